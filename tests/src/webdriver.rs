@@ -1,0 +1,163 @@
+//! A minimal W3C WebDriver client for driving headless Chromium through
+//! `chromedriver`: sessions, navigation, script execution, screenshots.
+//! Plain HTTP/1.1 over std sockets, one request per connection.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::process::free_port;
+
+/// Chromium flags for running as root in a sandbox-less container
+/// (see the toolchain notes): headless, no network chatter, fresh profile.
+pub const CHROMIUM_ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,800",
+];
+
+/// A running chromedriver and one browser session; both end on drop.
+#[derive(Debug)]
+pub struct Browser {
+    driver: Child,
+    addr: SocketAddr,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium session.
+    pub fn start() -> Result<Browser, String> {
+        let port = free_port()?;
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("chromedriver could not start ({e}); `cargo xtask test` installs it"))?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let mut browser = Browser {
+            driver,
+            addr,
+            session: String::new(),
+            _profile: profile,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(addr).is_err() {
+            if Instant::now() > deadline {
+                return Err("chromedriver did not start listening within 20 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
+        args.push(format!("--user-data-dir={}", browser._profile.path().display()));
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
+        }}});
+        let v = browser.call("POST", "/session", Some(caps))?;
+        browser.session = v["sessionId"]
+            .as_str()
+            .ok_or_else(|| format!("no session id in {v}"))?
+            .to_string();
+        Ok(browser)
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut s = TcpStream::connect(self.addr).map_err(|e| format!("chromedriver: {e}"))?;
+        s.set_read_timeout(Some(Duration::from_secs(60))).ok();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&raw);
+        let (_, payload) = text
+            .split_once("\r\n\r\n")
+            .ok_or("chromedriver sent no HTTP body")?;
+        let v: Value = serde_json::from_str(payload)
+            .map_err(|e| format!("chromedriver sent bad JSON ({e}): {payload}"))?;
+        if let Some(err) = v["value"].get("error") {
+            return Err(format!(
+                "webdriver {method} {path}: {err}: {}",
+                v["value"]["message"]
+            ));
+        }
+        Ok(v)
+    }
+
+    fn session_path(&self, tail: &str) -> String {
+        format!("/session/{}{tail}", self.session)
+    }
+
+    pub fn goto(&self, url: &str) -> Result<(), String> {
+        self.call("POST", &self.session_path("/url"), Some(json!({ "url": url })))
+            .map(|_| ())
+    }
+
+    /// Runs `script` (a function body; `return` gives the result) in the page.
+    pub fn execute(&self, script: &str) -> Result<Value, String> {
+        let v = self.call(
+            "POST",
+            &self.session_path("/execute/sync"),
+            Some(json!({"script": script, "args": []})),
+        )?;
+        Ok(v["value"].clone())
+    }
+
+    /// Polls `script` until it returns a truthy value or `timeout` passes.
+    pub fn wait_for(&self, script: &str, timeout: Duration) -> Result<Value, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self.execute(script)?;
+            let truthy = !matches!(v, Value::Null | Value::Bool(false))
+                && v != json!(0)
+                && v != json!("");
+            if truthy {
+                return Ok(v);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("page condition not met within {timeout:?}: {script}"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Saves a PNG screenshot of the viewport.
+    pub fn screenshot(&self, path: &Path) -> Result<(), String> {
+        let v = self.call("GET", &self.session_path("/screenshot"), None)?;
+        let b64 = v["value"].as_str().ok_or("no screenshot data")?;
+        let png = crate::base64::decode(b64)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(path, png).map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = self.call("DELETE", &self.session_path(""), None);
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
