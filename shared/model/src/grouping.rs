@@ -1,0 +1,183 @@
+//! How identities collapse into map nodes. Group keys are computed once per
+//! identity of the table, never per entry.
+
+use std::collections::HashMap;
+
+use wiremap_wire::{Identity, IdentityKind};
+
+/// What one map node stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Grouping {
+    /// One node per namespace.
+    Namespace,
+    /// One node per cluster node.
+    Node,
+    /// One node per pod (else service, else DNS name, else IP).
+    #[default]
+    PodService,
+    /// One node per owner workload, so replicas collapse.
+    Workload,
+}
+
+impl Grouping {
+    pub const ALL: [Grouping; 4] = [
+        Grouping::Namespace,
+        Grouping::Node,
+        Grouping::PodService,
+        Grouping::Workload,
+    ];
+
+    /// Short name for URLs and settings ("namespace", "node", "pod", "workload").
+    pub fn name(self) -> &'static str {
+        match self {
+            Grouping::Namespace => "namespace",
+            Grouping::Node => "node",
+            Grouping::PodService => "pod",
+            Grouping::Workload => "workload",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Grouping> {
+        Self::ALL.into_iter().find(|g| g.name() == name)
+    }
+}
+
+/// What a map node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeKind {
+    Namespace,
+    Node,
+    Pod,
+    Service,
+    Workload,
+    /// An unresolved address (or all of them, collapsed).
+    External,
+}
+
+impl NodeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeKind::Namespace => "namespace",
+            NodeKind::Node => "node",
+            NodeKind::Pod => "pod",
+            NodeKind::Service => "service",
+            NodeKind::Workload => "workload",
+            NodeKind::External => "external",
+        }
+    }
+}
+
+/// A map node's identity-independent description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GroupInfo {
+    pub(crate) key: String,
+    pub(crate) label: String,
+    pub(crate) kind: NodeKind,
+    /// Namespace shared by all its identities, else empty.
+    pub(crate) namespace: String,
+    /// Cluster node shared by all its identities, else empty.
+    pub(crate) node: String,
+}
+
+/// Groups for a table of identities: `of_identity[i]` is identity i's group.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GroupTable {
+    pub(crate) groups: Vec<GroupInfo>,
+    pub(crate) of_identity: Vec<u32>,
+}
+
+/// The group of one identity under a grouping.
+pub(crate) fn group_of(id: &Identity, grouping: Grouping, collapse_external: bool) -> GroupInfo {
+    let ns = id.best_namespace().to_string();
+    let info = |key: String, label: String, kind: NodeKind| GroupInfo {
+        key,
+        label,
+        kind,
+        namespace: ns.clone(),
+        node: id.node.clone(),
+    };
+    if id.kind == IdentityKind::EXTERNAL {
+        let mut g = if collapse_external {
+            info("external".into(), "external".into(), NodeKind::External)
+        } else {
+            let name = if id.dns.is_empty() {
+                id.ip.to_string()
+            } else {
+                id.dns.clone()
+            };
+            info(format!("external/{name}"), name, NodeKind::External)
+        };
+        g.namespace.clear();
+        g.node.clear();
+        return g;
+    }
+    if id.kind == IdentityKind::NODE {
+        let name = if id.node.is_empty() {
+            id.best_name()
+        } else {
+            id.node.clone()
+        };
+        let mut g = info(format!("node/{name}"), name, NodeKind::Node);
+        g.namespace.clear();
+        return g;
+    }
+    match grouping {
+        Grouping::Namespace if !ns.is_empty() => {
+            let mut g = info(format!("ns/{ns}"), ns.clone(), NodeKind::Namespace);
+            g.node.clear();
+            g
+        }
+        Grouping::Node if !id.node.is_empty() => {
+            let mut g = info(format!("node/{}", id.node), id.node.clone(), NodeKind::Node);
+            g.namespace.clear();
+            g
+        }
+        Grouping::Workload if !id.workload.is_empty() => info(
+            format!("{ns}/{}", id.workload),
+            id.workload.clone(),
+            NodeKind::Workload,
+        ),
+        _ => {
+            let name = id.best_name();
+            let kind = if id.kind == IdentityKind::POD && !id.name.is_empty() {
+                NodeKind::Pod
+            } else if !id.service.is_empty() || id.kind == IdentityKind::SERVICE {
+                NodeKind::Service
+            } else {
+                NodeKind::Pod
+            };
+            info(format!("{ns}/{name}"), name, kind)
+        }
+    }
+}
+
+impl GroupTable {
+    /// Groups every identity of `ids`.
+    pub(crate) fn build(ids: &[Identity], grouping: Grouping, collapse_external: bool) -> Self {
+        let mut table = GroupTable::default();
+        let mut index: HashMap<String, u32> = HashMap::new();
+        for id in ids {
+            let g = group_of(id, grouping, collapse_external);
+            let gi = match index.get(&g.key) {
+                Some(&gi) => {
+                    let existing = &mut table.groups[gi as usize];
+                    if existing.namespace != g.namespace {
+                        existing.namespace.clear();
+                    }
+                    if existing.node != g.node {
+                        existing.node.clear();
+                    }
+                    gi
+                }
+                None => {
+                    let gi = table.groups.len() as u32;
+                    index.insert(g.key.clone(), gi);
+                    table.groups.push(g);
+                    gi
+                }
+            };
+            table.of_identity.push(gi);
+        }
+        table
+    }
+}

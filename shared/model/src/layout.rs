@@ -1,0 +1,758 @@
+//! Stable, incremental force-directed layout (d3-force style: links,
+//! Barnes–Hut many-body repulsion, namespace attraction, weak gravity,
+//! collision; alpha decays until the simulation stops).
+//!
+//! Stability rules:
+//! * Positions are keyed by node key. A node that leaves the graph is
+//!   remembered (bounded) and comes back where it was, frozen, so switching
+//!   grouping back and forth restores the picture exactly.
+//! * When the simulation stops, overlaps among moving nodes are resolved and
+//!   every node is frozen. Nodes that arrive later start next to their
+//!   placed neighbours (or their namespace, or on an outer spiral) and only
+//!   they move; frozen nodes repel and hold them but never move, so an
+//!   unrelated arrival leaves the rest of the picture exactly in place.
+//!   [`Layout::reheat`] unfreezes everything (e.g. a "re-layout" button).
+//! * Pinned nodes never move; pins are kept by key and can be saved and
+//!   restored, also for nodes not (yet) in the graph.
+//! * Deterministic: the same seed and the same sequence of calls give the
+//!   same positions, bit for bit on one platform.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::f64::consts::PI;
+
+use crate::error::ModelError;
+use crate::graph::MapGraph;
+use crate::quadtree::{ForceInput, QuadTree};
+
+/// Positions of departed nodes remembered at most (then forgotten at once).
+pub const REMEMBERED_CAP: usize = 100_000;
+/// Pins kept at most.
+pub const PIN_CAP: usize = 10_000;
+/// Overlap-resolution passes when the simulation stops.
+const RESOLVE_PASSES: usize = 300;
+const NO_NS: u32 = u32::MAX;
+
+/// Force parameters. The defaults suit nodes drawn with radius ≈ 10 px.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayoutConfig {
+    pub node_radius: f64,
+    /// Extra gap kept between node circles.
+    pub collide_padding: f64,
+    pub link_distance: f64,
+    /// Many-body strength (negative repels), like d3's `forceManyBody`.
+    pub charge: f64,
+    /// Barnes–Hut accuracy: cells with size/distance below it are merged
+    /// (1.2 as ForceAtlas2; the bench shows no quality loss against 0.9).
+    pub theta: f64,
+    pub velocity_decay: f64,
+    pub alpha_decay: f64,
+    pub alpha_min: f64,
+    /// Alpha given to a converged layout when nodes arrive.
+    pub reheat_alpha: f64,
+    /// Pull towards the centre of the node's namespace.
+    pub namespace_strength: f64,
+    /// Pull towards the origin (keeps components together).
+    pub gravity: f64,
+    pub collide_strength: f64,
+}
+
+impl Default for LayoutConfig {
+    fn default() -> Self {
+        LayoutConfig {
+            node_radius: 10.0,
+            collide_padding: 4.0,
+            link_distance: 60.0,
+            charge: -120.0,
+            theta: 1.2,
+            velocity_decay: 0.4,
+            alpha_decay: 1.0 - 0.001f64.powf(1.0 / 300.0),
+            alpha_min: 0.001,
+            reheat_alpha: 0.3,
+            namespace_strength: 0.05,
+            gravity: 0.02,
+            collide_strength: 0.7,
+        }
+    }
+}
+
+/// A saved pin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pin {
+    pub key: String,
+    pub x: f64,
+    pub y: f64,
+}
+
+/// The layout state. See the module docs for its stability rules.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    config: LayoutConfig,
+    seed: u64,
+    keys: Vec<String>,
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    vxs: Vec<f64>,
+    vys: Vec<f64>,
+    rs: Vec<f64>,
+    ns: Vec<u32>,
+    mobile: Vec<bool>,
+    pinned: Vec<bool>,
+    mobile_count: usize,
+    ns_count: usize,
+    index: HashMap<String, usize>,
+    links: Vec<(u32, u32)>,
+    link_strength: Vec<f64>,
+    link_bias: Vec<f64>,
+    alpha: f64,
+    remembered: HashMap<String, (f64, f64)>,
+    pins: BTreeMap<String, (f64, f64)>,
+    tree: QuadTree,
+    near: Vec<u32>,
+    pairs: Vec<(u32, u32)>,
+    fx: Vec<f64>,
+    fy: Vec<f64>,
+    ticks: u64,
+}
+
+fn fnv1a(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn unit(z: u64) -> f64 {
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl Layout {
+    /// An empty layout with default forces.
+    pub fn new(seed: u64) -> Self {
+        Self::with_config(seed, LayoutConfig::default())
+    }
+
+    pub fn with_config(seed: u64, config: LayoutConfig) -> Self {
+        Layout {
+            config,
+            seed,
+            keys: Vec::new(),
+            xs: Vec::new(),
+            ys: Vec::new(),
+            vxs: Vec::new(),
+            vys: Vec::new(),
+            rs: Vec::new(),
+            ns: Vec::new(),
+            mobile: Vec::new(),
+            pinned: Vec::new(),
+            mobile_count: 0,
+            ns_count: 0,
+            index: HashMap::new(),
+            links: Vec::new(),
+            link_strength: Vec::new(),
+            link_bias: Vec::new(),
+            alpha: 1.0,
+            remembered: HashMap::new(),
+            pins: BTreeMap::new(),
+            tree: QuadTree::default(),
+            near: Vec::new(),
+            pairs: Vec::new(),
+            fx: Vec::new(),
+            fy: Vec::new(),
+            ticks: 0,
+        }
+    }
+
+    pub fn config(&self) -> &LayoutConfig {
+        &self.config
+    }
+
+    /// Deterministic offset of length in `[0.5, 1] · radius` for `key`.
+    fn jitter(&self, key: &str, radius: f64) -> (f64, f64) {
+        let h = splitmix(fnv1a(key) ^ self.seed);
+        let angle = unit(h) * 2.0 * PI;
+        let len = radius * (0.5 + 0.5 * unit(splitmix(h)));
+        (angle.cos() * len, angle.sin() * len)
+    }
+
+    /// Takes the graph's nodes and edges. Known nodes keep their position
+    /// and state; departed ones are remembered; new ones are placed next to
+    /// their neighbours and set moving (the simulation is reheated).
+    pub fn sync(&mut self, graph: &MapGraph) {
+        let n = graph.nodes.len();
+        // Fast path for the common case of a recomputed map with the same
+        // nodes: only the links may have changed (and they move nothing).
+        if n == self.keys.len() && graph.nodes.iter().zip(&self.keys).all(|(g, k)| g.key == *k) {
+            self.build_links(graph);
+            return;
+        }
+        let old_index = std::mem::take(&mut self.index);
+        let old_keys = std::mem::take(&mut self.keys);
+        let (oxs, oys) = (std::mem::take(&mut self.xs), std::mem::take(&mut self.ys));
+        let (ovx, ovy) = (std::mem::take(&mut self.vxs), std::mem::take(&mut self.vys));
+        let omobile = std::mem::take(&mut self.mobile);
+        self.ns.clear();
+        self.rs.clear();
+        self.pinned.clear();
+        let mut ns_ids: HashMap<&str, u32> = HashMap::new();
+        let mut placed = vec![false; n];
+        let mut fresh = 0usize;
+        for (i, node) in graph.nodes.iter().enumerate() {
+            let ns = if node.namespace.is_empty() {
+                NO_NS
+            } else {
+                let next = ns_ids.len() as u32;
+                *ns_ids.entry(node.namespace.as_str()).or_insert(next)
+            };
+            self.ns.push(ns);
+            self.rs.push(self.config.node_radius);
+            let (mut x, mut y, mut vx, mut vy, mut mobile) = (0.0, 0.0, 0.0, 0.0, true);
+            match old_index.get(&node.key) {
+                Some(&j) if !self.index.contains_key(&node.key) => {
+                    (x, y, vx, vy, mobile) = (oxs[j], oys[j], ovx[j], ovy[j], omobile[j]);
+                    placed[i] = true;
+                }
+                _ => fresh += 1,
+            }
+            let pinned = match self.pins.get(&node.key) {
+                Some(&(px, py)) => {
+                    (x, y, vx, vy, mobile) = (px, py, 0.0, 0.0, false);
+                    placed[i] = true;
+                    true
+                }
+                None => false,
+            };
+            self.keys.push(node.key.clone());
+            self.xs.push(x);
+            self.ys.push(y);
+            self.vxs.push(vx);
+            self.vys.push(vy);
+            self.mobile.push(mobile);
+            self.pinned.push(pinned);
+            self.index.insert(node.key.clone(), i);
+        }
+        self.ns_count = ns_ids.len();
+        for (key, j) in old_keys.iter().zip(0..) {
+            if !self.index.contains_key(key) {
+                if self.remembered.len() >= REMEMBERED_CAP {
+                    self.remembered.clear();
+                }
+                self.remembered.insert(key.clone(), (oxs[j], oys[j]));
+            }
+        }
+        self.build_links(graph);
+        let new = fresh - self.place_new(&mut placed, old_keys.len());
+        self.mobile_count = self.mobile.iter().filter(|m| **m).count();
+        if new > 0 {
+            let target = if new == n {
+                1.0
+            } else {
+                self.config.reheat_alpha
+            };
+            self.alpha = self.alpha.max(target);
+        }
+    }
+
+    fn build_links(&mut self, graph: &MapGraph) {
+        let n = graph.nodes.len();
+        self.links.clear();
+        for e in &graph.edges {
+            if e.source < n && e.target < n && e.source != e.target {
+                let (a, b) = (e.source.min(e.target) as u32, e.source.max(e.target) as u32);
+                self.links.push((a, b));
+            }
+        }
+        self.links.sort_unstable();
+        self.links.dedup();
+        let mut degree = vec![0u32; n];
+        for &(a, b) in &self.links {
+            degree[a as usize] += 1;
+            degree[b as usize] += 1;
+        }
+        self.link_strength.clear();
+        self.link_bias.clear();
+        for &(a, b) in &self.links {
+            let (da, db) = (f64::from(degree[a as usize]), f64::from(degree[b as usize]));
+            self.link_strength.push(1.0 / da.min(db));
+            self.link_bias.push(da / (da + db));
+        }
+    }
+
+    /// Places unplaced nodes: remembered position, else next to placed
+    /// neighbours (breadth-first), else near their namespace, else on an
+    /// outer spiral.
+    /// Returns how many came back from remembered positions (those stay
+    /// frozen).
+    fn place_new(&mut self, placed: &mut [bool], previous_count: usize) -> usize {
+        let n = placed.len();
+        let mut restored = 0;
+        if placed.iter().all(|p| *p) {
+            return restored;
+        }
+        // Adjacency (CSR).
+        let mut start = vec![0usize; n + 1];
+        for &(a, b) in &self.links {
+            start[a as usize + 1] += 1;
+            start[b as usize + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut adj = vec![0u32; start[n]];
+        for &(a, b) in &self.links {
+            adj[fill[a as usize]] = b;
+            fill[a as usize] += 1;
+            adj[fill[b as usize]] = a;
+            fill[b as usize] += 1;
+        }
+        let mut ns_sum = vec![(0.0f64, 0.0f64, 0usize); self.ns_count];
+        let mut queue: VecDeque<usize> = VecDeque::new();
+        for (i, done) in placed.iter_mut().enumerate() {
+            if !*done {
+                if let Some(&(x, y)) = self.remembered.get(&self.keys[i]) {
+                    // Back where it was, as settled as it was.
+                    self.xs[i] = x;
+                    self.ys[i] = y;
+                    self.mobile[i] = false;
+                    restored += 1;
+                    *done = true;
+                }
+            }
+            if *done {
+                self.add_ns(&mut ns_sum, i);
+                queue.push_back(i);
+            }
+        }
+        let mut spiral = previous_count.max(queue.len());
+        let mut next_unplaced = 0usize;
+        loop {
+            while let Some(u) = queue.pop_front() {
+                for &v in &adj[start[u]..start[u + 1]] {
+                    let v = v as usize;
+                    if placed[v] {
+                        continue;
+                    }
+                    let (mut sx, mut sy, mut c) = (0.0, 0.0, 0.0);
+                    for &w in &adj[start[v]..start[v + 1]] {
+                        if placed[w as usize] {
+                            sx += self.xs[w as usize];
+                            sy += self.ys[w as usize];
+                            c += 1.0;
+                        }
+                    }
+                    let (jx, jy) = self.jitter(&self.keys[v], self.config.link_distance);
+                    self.xs[v] = sx / c + jx;
+                    self.ys[v] = sy / c + jy;
+                    placed[v] = true;
+                    self.add_ns(&mut ns_sum, v);
+                    queue.push_back(v);
+                }
+            }
+            while next_unplaced < n && placed[next_unplaced] {
+                next_unplaced += 1;
+            }
+            if next_unplaced == n {
+                break restored;
+            }
+            let i = next_unplaced;
+            let ns = self.ns[i];
+            let around = if ns == NO_NS {
+                None
+            } else {
+                Some(ns_sum[ns as usize])
+            };
+            match around {
+                Some((sx, sy, c)) if c > 0 => {
+                    let (jx, jy) = self.jitter(&self.keys[i], 1.5 * self.config.link_distance);
+                    self.xs[i] = sx / c as f64 + jx;
+                    self.ys[i] = sy / c as f64 + jy;
+                }
+                _ => {
+                    let r = self.config.link_distance / 3.0 * (0.5 + spiral as f64).sqrt();
+                    let a = spiral as f64 * PI * (3.0 - 5f64.sqrt());
+                    self.xs[i] = r * a.cos();
+                    self.ys[i] = r * a.sin();
+                    spiral += 1;
+                }
+            }
+            placed[i] = true;
+            self.add_ns(&mut ns_sum, i);
+            queue.push_back(i);
+        }
+    }
+
+    fn add_ns(&self, ns_sum: &mut [(f64, f64, usize)], i: usize) {
+        if let Some(s) = ns_sum.get_mut(self.ns[i] as usize) {
+            s.0 += self.xs[i];
+            s.1 += self.ys[i];
+            s.2 += 1;
+        }
+    }
+
+    /// Runs up to `max_iterations` ticks; returns true while still moving.
+    /// Call it once per animation frame with a budget that fits the frame.
+    pub fn step(&mut self, max_iterations: usize) -> bool {
+        for _ in 0..max_iterations {
+            if !self.is_running() {
+                return false;
+            }
+            self.tick();
+            if self.alpha < self.config.alpha_min {
+                self.settle();
+                return false;
+            }
+        }
+        self.is_running()
+    }
+
+    /// true while some node may still move.
+    pub fn is_running(&self) -> bool {
+        self.mobile_count > 0 && self.alpha >= self.config.alpha_min
+    }
+
+    /// Current alpha (1 at the start, stops below `alpha_min`).
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// Ticks run so far.
+    pub fn ticks(&self) -> u64 {
+        self.ticks
+    }
+
+    /// Unfreezes every unpinned node and raises alpha to at least `alpha`.
+    pub fn reheat(&mut self, alpha: f64) {
+        for i in 0..self.keys.len() {
+            self.mobile[i] = !self.pinned[i];
+        }
+        self.mobile_count = self.mobile.iter().filter(|m| **m).count();
+        if alpha.is_finite() {
+            self.alpha = self.alpha.max(alpha.min(1.0));
+        }
+    }
+
+    fn tick(&mut self) {
+        self.ticks += 1;
+        let c = self.config.clone();
+        self.alpha += (0.0 - self.alpha) * c.alpha_decay;
+        let alpha = self.alpha;
+        let n = self.keys.len();
+
+        // Links.
+        for (l, &(s, t)) in self.links.iter().enumerate() {
+            let (s, t) = (s as usize, t as usize);
+            let (ms, mt) = (self.mobile[s], self.mobile[t]);
+            if !ms && !mt {
+                continue;
+            }
+            let mut dx = self.xs[t] + self.vxs[t] - self.xs[s] - self.vxs[s];
+            let mut dy = self.ys[t] + self.vys[t] - self.ys[s] - self.vys[s];
+            if dx == 0.0 && dy == 0.0 {
+                dx = 1e-6 * (1.0 + (l % 7) as f64);
+                dy = 1e-6;
+            }
+            let len = (dx * dx + dy * dy).sqrt();
+            let k = (len - c.link_distance) / len * alpha * self.link_strength[l];
+            dx *= k;
+            dy *= k;
+            let b = self.link_bias[l];
+            match (ms, mt) {
+                (true, true) => {
+                    self.vxs[t] -= dx * b;
+                    self.vys[t] -= dy * b;
+                    self.vxs[s] += dx * (1.0 - b);
+                    self.vys[s] += dy * (1.0 - b);
+                }
+                (false, true) => {
+                    self.vxs[t] -= dx;
+                    self.vys[t] -= dy;
+                }
+                _ => {
+                    self.vxs[s] += dx;
+                    self.vys[s] += dy;
+                }
+            }
+        }
+
+        // Many-body (Barnes–Hut) over all nodes, applied to moving ones;
+        // the same traversal collects collision candidates.
+        self.tree.rebuild(&self.xs, &self.ys, &self.rs);
+        let mut pairs = std::mem::take(&mut self.pairs);
+        pairs.clear();
+        let (mut fx, mut fy) = (std::mem::take(&mut self.fx), std::mem::take(&mut self.fy));
+        fx.clear();
+        fx.resize(n, 0.0);
+        fy.clear();
+        fy.resize(n, 0.0);
+        let input = ForceInput {
+            xs: &self.xs,
+            ys: &self.ys,
+            rs: &self.rs,
+            active: &self.mobile,
+            theta2: c.theta * c.theta,
+            strength: c.charge * alpha,
+            padding: c.collide_padding,
+        };
+        self.tree.forces(&input, &mut fx, &mut fy, &mut pairs);
+        for i in 0..n {
+            self.vxs[i] += fx[i];
+            self.vys[i] += fy[i];
+        }
+        self.fx = fx;
+        self.fy = fy;
+
+        // Namespace attraction and gravity.
+        let mut centre = vec![(0.0f64, 0.0f64, 0usize); self.ns_count];
+        if c.namespace_strength > 0.0 {
+            for i in 0..n {
+                if let Some(s) = centre.get_mut(self.ns[i] as usize) {
+                    s.0 += self.xs[i];
+                    s.1 += self.ys[i];
+                    s.2 += 1;
+                }
+            }
+        }
+        for i in 0..n {
+            if !self.mobile[i] {
+                continue;
+            }
+            if let Some(&(sx, sy, cnt)) = centre.get(self.ns[i] as usize) {
+                if cnt > 1 {
+                    let k = c.namespace_strength * alpha;
+                    self.vxs[i] += (sx / cnt as f64 - self.xs[i]) * k;
+                    self.vys[i] += (sy / cnt as f64 - self.ys[i]) * k;
+                }
+            }
+            self.vxs[i] -= self.xs[i] * c.gravity * alpha;
+            self.vys[i] -= self.ys[i] * c.gravity * alpha;
+        }
+
+        // Collision (soft, on predicted positions).
+        self.soft_collide(&pairs, c.collide_strength, c.collide_padding);
+        self.pairs = pairs;
+
+        // Integrate.
+        for i in 0..n {
+            if !self.mobile[i] {
+                continue;
+            }
+            self.vxs[i] *= 1.0 - c.velocity_decay;
+            self.vys[i] *= 1.0 - c.velocity_decay;
+            let (nx, ny) = (self.xs[i] + self.vxs[i], self.ys[i] + self.vys[i]);
+            if nx.is_finite() && ny.is_finite() {
+                self.xs[i] = nx;
+                self.ys[i] = ny;
+            } else {
+                self.vxs[i] = 0.0;
+                self.vys[i] = 0.0;
+            }
+        }
+    }
+
+    /// Pushes candidate pairs `(moving i, j)` that overlap at their
+    /// predicted positions apart through their velocities (like d3's
+    /// `forceCollide`).
+    fn soft_collide(&mut self, pairs: &[(u32, u32)], strength: f64, padding: f64) {
+        for (l, &(i, j)) in pairs.iter().enumerate() {
+            let (i, j) = (i as usize, j as usize);
+            let mut dx = self.xs[i] + self.vxs[i] - self.xs[j] - self.vxs[j];
+            let mut dy = self.ys[i] + self.vys[i] - self.ys[j] - self.vys[j];
+            let min = self.rs[i] + self.rs[j] + padding;
+            let mut d2 = dx * dx + dy * dy;
+            if d2 >= min * min {
+                continue;
+            }
+            if d2 == 0.0 {
+                let a = unit(splitmix(l as u64 ^ self.seed)) * 2.0 * PI;
+                dx = a.cos() * 1e-3;
+                dy = a.sin() * 1e-3;
+                d2 = 1e-6;
+            }
+            let d = d2.sqrt();
+            let k = (min - d) / d * strength;
+            let (mx, my) = (dx * k, dy * k);
+            if self.mobile[j] {
+                self.vxs[i] += mx * 0.5;
+                self.vys[i] += my * 0.5;
+                self.vxs[j] -= mx * 0.5;
+                self.vys[j] -= my * 0.5;
+            } else {
+                self.vxs[i] += mx;
+                self.vys[i] += my;
+            }
+        }
+    }
+
+    /// One overlap-resolution pass: pairs (at least one moving) closer than
+    /// their radii plus half the padding are pushed apart to the full
+    /// padding, straight in positions. A pass that finds no such pair moved
+    /// nothing. Returns the number of pairs pushed.
+    fn resolve_pass(&mut self, padding: f64) -> usize {
+        let n = self.keys.len();
+        let mut found = 0;
+        self.tree.rebuild(&self.xs, &self.ys, &self.rs);
+        let mut near = std::mem::take(&mut self.near);
+        for i in 0..n {
+            if !self.mobile[i] {
+                continue;
+            }
+            near.clear();
+            self.tree
+                .near(i, self.xs[i], self.ys[i], self.rs[i] + padding, |j| {
+                    near.push(j as u32)
+                });
+            for &j in &near {
+                let j = j as usize;
+                if self.mobile[j] && j < i {
+                    continue;
+                }
+                let (mut dx, mut dy) = (self.xs[i] - self.xs[j], self.ys[i] - self.ys[j]);
+                let min = self.rs[i] + self.rs[j] + padding;
+                let act = min - padding / 2.0;
+                let mut d2 = dx * dx + dy * dy;
+                if d2 >= act * act {
+                    continue;
+                }
+                found += 1;
+                if d2 == 0.0 {
+                    let h = splitmix((i as u64) << 32 ^ j as u64 ^ self.seed);
+                    let a = unit(h) * 2.0 * PI;
+                    dx = a.cos() * 1e-3;
+                    dy = a.sin() * 1e-3;
+                    d2 = dx * dx + dy * dy;
+                }
+                let d = d2.sqrt();
+                let k = (min - d) / d;
+                let (mx, my) = (dx * k, dy * k);
+                if self.mobile[j] {
+                    self.xs[i] += mx * 0.5;
+                    self.ys[i] += my * 0.5;
+                    self.xs[j] -= mx * 0.5;
+                    self.ys[j] -= my * 0.5;
+                } else {
+                    self.xs[i] += mx;
+                    self.ys[i] += my;
+                }
+            }
+        }
+        self.near = near;
+        found
+    }
+
+    /// Ends a run: resolves remaining overlaps of moving nodes, then
+    /// freezes every node.
+    fn settle(&mut self) {
+        let padding = self.config.collide_padding;
+        for _ in 0..RESOLVE_PASSES {
+            if self.resolve_pass(padding) == 0 {
+                break;
+            }
+        }
+        for i in 0..self.keys.len() {
+            self.mobile[i] = false;
+            self.vxs[i] = 0.0;
+            self.vys[i] = 0.0;
+        }
+        self.mobile_count = 0;
+    }
+
+    /// Number of nodes laid out.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Position of the node with `key`.
+    pub fn position(&self, key: &str) -> Option<(f64, f64)> {
+        self.index.get(key).map(|&i| (self.xs[i], self.ys[i]))
+    }
+
+    /// Every node's key and position, in the order of the last synced graph.
+    pub fn positions(&self) -> impl Iterator<Item = (&str, f64, f64)> + '_ {
+        self.keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), self.xs[i], self.ys[i]))
+    }
+
+    /// Positions aligned with `graph.nodes` (`(0, 0)` for unknown keys).
+    pub fn positions_for(&self, graph: &MapGraph) -> Vec<(f64, f64)> {
+        graph
+            .nodes
+            .iter()
+            .map(|n| self.position(&n.key).unwrap_or((0.0, 0.0)))
+            .collect()
+    }
+
+    /// Pins `key` at `(x, y)` (now if present, else when it appears).
+    pub fn pin(&mut self, key: &str, x: f64, y: f64) -> Result<(), ModelError> {
+        if !x.is_finite() || !y.is_finite() {
+            return Err(ModelError::NonFinitePin {
+                key: key.to_string(),
+            });
+        }
+        if self.pins.len() >= PIN_CAP && !self.pins.contains_key(key) {
+            return Err(ModelError::TooManyPins { cap: PIN_CAP });
+        }
+        self.pins.insert(key.to_string(), (x, y));
+        if let Some(&i) = self.index.get(key) {
+            self.xs[i] = x;
+            self.ys[i] = y;
+            self.vxs[i] = 0.0;
+            self.vys[i] = 0.0;
+            self.pinned[i] = true;
+            if self.mobile[i] {
+                self.mobile[i] = false;
+                self.mobile_count -= 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases a pin; the node stays where it is (frozen until reheated).
+    pub fn unpin(&mut self, key: &str) {
+        self.pins.remove(key);
+        if let Some(&i) = self.index.get(key) {
+            self.pinned[i] = false;
+        }
+    }
+
+    /// Is `key` pinned?
+    pub fn is_pinned(&self, key: &str) -> bool {
+        self.pins.contains_key(key)
+    }
+
+    /// Every pin, sorted by key (save these).
+    pub fn pins(&self) -> Vec<Pin> {
+        self.pins
+            .iter()
+            .map(|(k, &(x, y))| Pin {
+                key: k.clone(),
+                x,
+                y,
+            })
+            .collect()
+    }
+
+    /// Replaces all pins with `pins`. On error the pins before the bad one
+    /// are applied.
+    pub fn restore_pins(&mut self, pins: &[Pin]) -> Result<(), ModelError> {
+        let keys: Vec<String> = self.pins.keys().cloned().collect();
+        for k in keys {
+            self.unpin(&k);
+        }
+        pins.iter().try_for_each(|p| self.pin(&p.key, p.x, p.y))
+    }
+}
