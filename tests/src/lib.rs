@@ -8,4 +8,5 @@ pub mod base64;
 pub mod lab;
 pub mod netns;
 pub mod process;
+pub mod viewer;
 pub mod webdriver;

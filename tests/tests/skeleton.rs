@@ -7,13 +7,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use wiremap_e2e::netns::VethHost;
 use wiremap_e2e::process::{binary, workspace_root, Proc};
 use wiremap_e2e::webdriver::Browser;
-use wiremap_wire::{decode, Detail, Frame};
+use wiremap_e2e::viewer::Viewer;
+use wiremap_wire::Detail;
 
 const SERVER_IP: &str = "10.201.0.2";
 const CLIENT_IP: &str = "10.201.0.1";
@@ -29,32 +29,16 @@ fn topology() -> String {
     )
 }
 
-/// One HTTP entry as the viewer saw it: (path, status).
-type Seen = (String, i32);
-
-/// A raw viewer on the relay: forwards every HTTP entry it decodes.
-fn viewer(addr: &str) -> mpsc::Receiver<Seen> {
-    let (tx, rx) = mpsc::channel();
-    let url = format!("ws://{addr}/ws");
-    let (mut ws, _) = tungstenite::connect(url.as_str()).expect("viewer connects to the relay");
-    std::thread::spawn(move || {
-        while let Ok(msg) = ws.read() {
-            let tungstenite::Message::Binary(bytes) = msg else {
-                continue;
-            };
-            let Ok(Frame::L7Batch(batch)) = decode(&bytes) else {
-                continue;
-            };
-            for e in batch.entries {
-                if let Detail::Http(h) = &e.detail {
-                    if tx.send((h.path.clone(), e.status_code)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    rx
+/// (path, status) of the HTTP entries delivered so far, warm-up calls left out.
+fn http_calls(viewer: &Viewer) -> Vec<(String, i32)> {
+    viewer
+        .entries()
+        .into_iter()
+        .filter_map(|d| match &d.entry.detail {
+            Detail::Http(h) if h.path != "/warmup" => Some((h.path.clone(), d.entry.status_code)),
+            _ => None,
+        })
+        .collect()
 }
 
 fn curl(url: &str) {
@@ -102,7 +86,7 @@ fn http_calls_become_live_edges_in_the_browser() {
     .expect("relay starts");
     let addr = relay_url.trim_start_matches("http://").to_string();
 
-    let entries = viewer(&addr);
+    let viewer = Viewer::connect(&addr).expect("viewer connects to the relay");
     let _probe = Proc::spawn(
         "probe",
         Command::new(binary("wiremap-probe").unwrap())
@@ -118,12 +102,14 @@ fn http_calls_become_live_edges_in_the_browser() {
     // Warm up until the probe demonstrably captures and ships entries.
     let base = format!("http://{SERVER_IP}:8080");
     let deadline = Instant::now() + Duration::from_secs(30);
-    'warm: loop {
+    loop {
         curl(&format!("{base}/warmup"));
-        while let Ok((path, _)) = entries.recv_timeout(Duration::from_millis(500)) {
-            if path == "/warmup" {
-                break 'warm;
-            }
+        let warm = viewer.wait_until(Duration::from_secs(1), "a warm-up entry", |e, _| {
+            e.iter()
+                .any(|d| matches!(&d.entry.detail, Detail::Http(h) if h.path == "/warmup"))
+        });
+        if warm.is_ok() {
+            break;
         }
         assert!(Instant::now() < deadline, "no entry reached the viewer within 30 s");
     }
@@ -135,20 +121,17 @@ fn http_calls_become_live_edges_in_the_browser() {
     for i in 0..3 {
         curl(&format!("{base}/missing-{i}"));
     }
-    let mut statuses: BTreeMap<i32, u32> = BTreeMap::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while statuses.values().sum::<u32>() < 8 && Instant::now() < deadline {
-        if let Ok((path, status)) = entries.recv_timeout(Duration::from_millis(200)) {
-            if path != "/warmup" {
-                *statuses.entry(status).or_default() += 1;
-            }
-        }
-    }
+    let _ = viewer.wait_until(Duration::from_secs(20), "8 counted calls", |e, _| {
+        e.iter()
+            .filter(|d| matches!(&d.entry.detail, Detail::Http(h) if h.path != "/warmup"))
+            .count()
+            >= 8
+    });
     // Anything extra would show up within a few batching intervals.
-    while let Ok((path, status)) = entries.recv_timeout(Duration::from_millis(1500)) {
-        if path != "/warmup" {
-            *statuses.entry(status).or_default() += 1;
-        }
+    viewer.settle(Duration::from_millis(1500), Duration::from_secs(5));
+    let mut statuses: BTreeMap<i32, u32> = BTreeMap::new();
+    for (_, status) in http_calls(&viewer) {
+        *statuses.entry(status).or_default() += 1;
     }
     assert_eq!(
         statuses,
