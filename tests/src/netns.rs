@@ -53,7 +53,9 @@ impl VethHost {
             host_if: host_if.to_string(),
         };
         ip(&["netns", "add", name])?;
-        ip(&["link", "add", host_if, "type", "veth", "peer", "name", &peer])?;
+        ip(&[
+            "link", "add", host_if, "type", "veth", "peer", "name", &peer,
+        ])?;
         ip(&["link", "set", &peer, "netns", name])?;
         ip(&["addr", "add", outer, "dev", host_if])?;
         ip(&["link", "set", host_if, "up"])?;

@@ -45,7 +45,9 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("chromedriver could not start ({e}); `cargo xtask test` installs it"))?;
+            .map_err(|e| {
+                format!("chromedriver could not start ({e}); `cargo xtask test` installs it")
+            })?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
         let mut browser = Browser {
@@ -62,7 +64,10 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(50));
         }
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
-        args.push(format!("--user-data-dir={}", browser._profile.path().display()));
+        args.push(format!(
+            "--user-data-dir={}",
+            browser._profile.path().display()
+        ));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
@@ -108,8 +113,12 @@ impl Browser {
     }
 
     pub fn goto(&self, url: &str) -> Result<(), String> {
-        self.call("POST", &self.session_path("/url"), Some(json!({ "url": url })))
-            .map(|_| ())
+        self.call(
+            "POST",
+            &self.session_path("/url"),
+            Some(json!({ "url": url })),
+        )
+        .map(|_| ())
     }
 
     /// Runs `script` (a function body; `return` gives the result) in the page.
@@ -127,14 +136,15 @@ impl Browser {
         let deadline = Instant::now() + timeout;
         loop {
             let v = self.execute(script)?;
-            let truthy = !matches!(v, Value::Null | Value::Bool(false))
-                && v != json!(0)
-                && v != json!("");
+            let truthy =
+                !matches!(v, Value::Null | Value::Bool(false)) && v != json!(0) && v != json!("");
             if truthy {
                 return Ok(v);
             }
             if Instant::now() > deadline {
-                return Err(format!("page condition not met within {timeout:?}: {script}"));
+                return Err(format!(
+                    "page condition not met within {timeout:?}: {script}"
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }

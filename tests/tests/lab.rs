@@ -29,12 +29,42 @@ fn kernel_ip_totals(ifname: &str) -> (u64, u64) {
     (bytes - 14 * packets, packets)
 }
 
+/// gRPC's canonical name of a status code.
+fn grpc_status_name(code: i32) -> &'static str {
+    const NAMES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .unwrap_or("UNKNOWN")
+}
+
 /// What the breakdown key of an entry is, as the lab's oracle spells it.
 fn breakdown_key(d: &Delivered) -> String {
     match &d.entry.detail {
         Detail::Kafka(k) => k.api_key_name().to_string(),
         Detail::Redis(r) => r.command_type.clone(),
-        Detail::Http(h) if h.grpc.is_some() => h.grpc.as_ref().map(|g| g.status).unwrap_or(0).to_string(),
+        Detail::Http(h) if h.grpc.is_some() => {
+            grpc_status_name(h.grpc.as_ref().map_or(0, |g| g.status)).to_string()
+        }
         _ => d.entry.status_code.to_string(),
     }
 }
@@ -76,11 +106,15 @@ fn the_lab_seen_through_probes_and_relay_matches_the_clients_and_the_kernel() {
     }
     // Every probe captures and reports (its first snapshots arrive).
     viewer
-        .wait_until(Duration::from_secs(30), "a snapshot from every node", |_, snaps| {
-            nodes
-                .iter()
-                .all(|n| snaps.iter().filter(|s| &s.node == n).count() >= 2)
-        })
+        .wait_until(
+            Duration::from_secs(30),
+            "a snapshot from every node",
+            |_, snaps| {
+                nodes
+                    .iter()
+                    .all(|n| snaps.iter().filter(|s| &s.node == n).count() >= 2)
+            },
+        )
         .expect("all probes report");
 
     let tester = lab
@@ -96,7 +130,11 @@ fn the_lab_seen_through_probes_and_relay_matches_the_clients_and_the_kernel() {
     let counts = lab.run_scripted_traffic(20).expect("scripted traffic");
     let delivered = viewer.settle(Duration::from_secs(3), Duration::from_secs(40));
     let delivered = &delivered[entries_before..];
-    assert_eq!(viewer.undecodable(), 0, "every frame the relay sent decodes");
+    assert_eq!(
+        viewer.undecodable(),
+        0,
+        "every frame the relay sent decodes"
+    );
 
     // 1. Entries per (protocol, server address) equal the clients' counts,
     //    and so does each breakdown (status codes, RCODEs, verbs, API names).
@@ -143,6 +181,13 @@ fn the_lab_seen_through_probes_and_relay_matches_the_clients_and_the_kernel() {
         }
     }
 
+    for pair in &counts.pairs {
+        println!(
+            "{:>7} {:>4} calls to {:<12} {:?}",
+            pair.protocol, pair.calls, pair.server.pod, pair.by
+        );
+    }
+
     // 2. No call is reported twice: the tester's calls cross nodes, and only
     //    the client's node (the tester's) reports them.
     let reporters: BTreeSet<&str> = delivered
@@ -151,10 +196,22 @@ fn the_lab_seen_through_probes_and_relay_matches_the_clients_and_the_kernel() {
         .map(|d| d.node.as_str())
         .collect();
     assert_eq!(reporters, BTreeSet::from([tester.node.as_str()]));
-    let mut keys = BTreeSet::new();
+    // The same call (addresses, ports, request time) never comes from two
+    // nodes. (One node may report several calls with one key: HTTP/2
+    // streams multiplexed into one segment.)
+    let mut reported_by: BTreeMap<_, BTreeSet<&str>> = BTreeMap::new();
     for d in delivered {
-        let key = (d.entry.src.ip, d.entry.src.port, d.entry.dst.ip, d.entry.dst.port, d.entry.timestamp_us);
-        assert!(keys.insert(key), "entry reported twice: {:?}", d.entry);
+        let key = (
+            d.entry.src.ip,
+            d.entry.src.port,
+            d.entry.dst.ip,
+            d.entry.dst.port,
+            d.entry.timestamp_us,
+        );
+        reported_by.entry(key).or_default().insert(d.node.as_str());
+    }
+    for (key, by) in &reported_by {
+        assert_eq!(by.len(), 1, "{key:?} reported by {by:?}");
     }
 
     // 3. L4 bytes of the tester's flows equal its interface's kernel counters.
@@ -180,6 +237,9 @@ fn the_lab_seen_through_probes_and_relay_matches_the_clients_and_the_kernel() {
     // Steady traffic is off, so the tester's veth carried only the scripted
     // calls. The kernel also counts ARP and ICMPv6 neighbour discovery
     // frames, which are not TCP/UDP flows: allow for a handful of those.
+    println!(
+        "tester L4: {l4_packets} packets, {l4_bytes} IP bytes; kernel: {kernel_packets} packets, {kernel_bytes} IP bytes"
+    );
     let packet_gap = l4_packets.abs_diff(kernel_packets);
     assert!(
         packet_gap <= 20,
@@ -189,7 +249,10 @@ fn the_lab_seen_through_probes_and_relay_matches_the_clients_and_the_kernel() {
         l4_bytes.abs_diff(kernel_bytes) <= 20 * 80,
         "IP bytes: L4 {l4_bytes}, kernel {kernel_bytes}"
     );
-    assert!(l4_packets > 100, "the scripted traffic was counted: {l4_packets} packets");
+    assert!(
+        l4_packets > 100,
+        "the scripted traffic was counted: {l4_packets} packets"
+    );
     // No other node reports the tester's flows.
     for node in nodes.iter().filter(|n| **n != tester.node) {
         assert_eq!(l4_tester(node), (0, 0), "{node} reports the tester's flows");

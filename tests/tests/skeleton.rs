@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use wiremap_e2e::netns::VethHost;
 use wiremap_e2e::process::{binary, workspace_root, Proc};
-use wiremap_e2e::webdriver::Browser;
 use wiremap_e2e::viewer::Viewer;
+use wiremap_e2e::webdriver::Browser;
 use wiremap_wire::Detail;
 
 const SERVER_IP: &str = "10.201.0.2";
@@ -63,11 +63,22 @@ fn http_calls_become_live_edges_in_the_browser() {
     .expect("network namespace");
 
     let docroot = tempfile::tempdir().expect("tempdir");
-    std::fs::write(docroot.path().join("index.html"), "<h1>shop</h1>\n".repeat(50)).unwrap();
+    std::fs::write(
+        docroot.path().join("index.html"),
+        "<h1>shop</h1>\n".repeat(50),
+    )
+    .unwrap();
     let _server = Proc::spawn(
         "http.server",
         host.command("python3")
-            .args(["-m", "http.server", "8080", "--bind", SERVER_IP, "--directory"])
+            .args([
+                "-m",
+                "http.server",
+                "8080",
+                "--bind",
+                SERVER_IP,
+                "--directory",
+            ])
             .arg(docroot.path()),
     )
     .expect("python http server");
@@ -78,7 +89,12 @@ fn http_calls_become_live_edges_in_the_browser() {
     let (_relay, relay_url) = Proc::spawn_until_line(
         "relay",
         Command::new(binary("wiremap-relay").unwrap())
-            .args(["--listen", "127.0.0.1:0", "--insecure-no-auth", "--static-dir"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--insecure-no-auth",
+                "--static-dir",
+            ])
             .arg(&web_dist),
         "wiremap-relay listening on ",
         Duration::from_secs(20),
@@ -90,7 +106,13 @@ fn http_calls_become_live_edges_in_the_browser() {
     let _probe = Proc::spawn(
         "probe",
         Command::new(binary("wiremap-probe").unwrap())
-            .args(["--node", "node-a", "--interface", &host.host_if, "--topology"])
+            .args([
+                "--node",
+                "node-a",
+                "--interface",
+                &host.host_if,
+                "--topology",
+            ])
             .arg(topo.path())
             .args(["--relay", &format!("ws://{addr}/ws/probe")]),
     )
@@ -111,7 +133,10 @@ fn http_calls_become_live_edges_in_the_browser() {
         if warm.is_ok() {
             break;
         }
-        assert!(Instant::now() < deadline, "no entry reached the viewer within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "no entry reached the viewer within 30 s"
+        );
     }
 
     // The counted traffic: 5 × 200 and 3 × 404, each on its own connection.
@@ -147,7 +172,10 @@ fn http_calls_become_live_edges_in_the_browser() {
             Duration::from_secs(20),
         )
         .expect("the browser shows the client-0 -> web-0 HTTP edge");
-    assert!(edge["bytes"].as_u64().unwrap_or(0) > 0, "edge carries bytes: {edge}");
+    assert!(
+        edge["bytes"].as_u64().unwrap_or(0) > 0,
+        "edge carries bytes: {edge}"
+    );
     let nodes = browser
         .execute("return Array.from(document.querySelectorAll('[data-node]')).map(n => n.dataset.node).sort();")
         .unwrap();
