@@ -44,7 +44,10 @@ pub struct ProbeStats {
 
 impl ProbeStats {
     pub fn get(&self, name: &str) -> Option<u64> {
-        self.counters.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+        self.counters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| *v)
     }
 }
 

@@ -14,7 +14,13 @@ pub enum WireError {
     #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
     TooLarge { len: usize, max: usize },
     #[error("malformed {kind:?} body: {reason}")]
-    Body { kind: crate::FrameKind, reason: String },
+    Body {
+        kind: crate::FrameKind,
+        reason: String,
+    },
     #[error("could not encode {kind:?} body: {reason}")]
-    Encode { kind: crate::FrameKind, reason: String },
+    Encode {
+        kind: crate::FrameKind,
+        reason: String,
+    },
 }

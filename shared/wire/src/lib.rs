@@ -25,7 +25,9 @@ mod view;
 pub use control::{CaptureFilter, Hello, Inventory, NodeInfo, ProbeStats, RelayNotice};
 pub use entry::{Detail, Dns, Entry, Grpc, Http, Kafka, Peer, Protocol, Redis};
 pub use error::WireError;
-pub use frame::{decode, encode, Frame, FrameKind, Header, HEADER_LEN, MAGIC, MAX_FRAME_LEN, VERSION};
+pub use frame::{
+    decode, encode, Frame, FrameKind, Header, HEADER_LEN, MAGIC, MAX_FRAME_LEN, VERSION,
+};
 pub use identity::{Identity, IdentityKind};
 pub use l4::{L4Counter, L4Snapshot, L7Batch};
 pub use view::EntryView;

@@ -34,7 +34,10 @@ fn golden_bytes_are_stable() {
         std::fs::write(path, &text).expect("write golden");
     }
     let golden = std::fs::read_to_string(path).expect("golden file present");
-    assert_eq!(text, golden, "wire bytes changed; see tests/golden/frames.hex");
+    assert_eq!(
+        text, golden,
+        "wire bytes changed; see tests/golden/frames.hex"
+    );
 }
 
 #[test]
@@ -57,17 +60,29 @@ fn header_errors_are_specific() {
     assert_eq!(Header::peek(&good[..3]), Err(WireError::Short { len: 3 }));
     let mut bad = good.clone();
     bad[0] = b'X';
-    assert!(matches!(decode(&bad), Err(WireError::BadMagic { found: b'X', .. })));
+    assert!(matches!(
+        decode(&bad),
+        Err(WireError::BadMagic { found: b'X', .. })
+    ));
     let mut bad = good.clone();
     bad[1] = 2;
     let err = decode(&bad).expect_err("version 2 is unknown");
-    assert_eq!(err, WireError::UnsupportedVersion { found: 2, supported: 1 });
+    assert_eq!(
+        err,
+        WireError::UnsupportedVersion {
+            found: 2,
+            supported: 1
+        }
+    );
     assert!(err.to_string().contains("unsupported protocol version 2"));
     let mut bad = good.clone();
     bad[2] = 99;
     assert_eq!(decode(&bad), Err(WireError::UnknownKind(99)));
     let big = vec![0u8; MAX_FRAME_LEN + 1];
-    assert!(matches!(Header::peek(&big), Err(WireError::TooLarge { .. })));
+    assert!(matches!(
+        Header::peek(&big),
+        Err(WireError::TooLarge { .. })
+    ));
 }
 
 #[test]

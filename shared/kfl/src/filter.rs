@@ -1,0 +1,63 @@
+//! The public filter: compile once, then `matches` per entry.
+
+use wiremap_wire::EntryView;
+
+use crate::error::{CompileError, EvalError};
+use crate::parser::parse;
+use crate::pred::Pred;
+use crate::program::Program;
+use crate::types::Type;
+
+/// A compiled KFL2 display filter.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    source: String,
+    fields: Vec<&'static str>,
+    pred: Pred,
+}
+
+impl Filter {
+    /// Compiles `source` with `now()` fixed at `now_us` (µs since the Unix
+    /// epoch). Empty/whitespace source = match everything.
+    pub fn compile(source: &str, now_us: i64) -> Result<Filter, CompileError> {
+        if source.trim().is_empty() {
+            return Ok(Filter {
+                source: source.to_string(),
+                fields: Vec::new(),
+                pred: Pred::Const(true),
+            });
+        }
+        let ast = parse(source).map_err(|e| e.with_source(source))?;
+        let prog = Program::from_ast(source, &ast, now_us, &[])?;
+        if !matches!(prog.ty(), Type::Bool | Type::Dyn) {
+            return Err(CompileError::new(
+                format!(
+                    "a filter must be a boolean expression, this one is {}",
+                    prog.ty()
+                ),
+                ast.span.clone(),
+            )
+            .with_source(source));
+        }
+        Ok(Filter {
+            source: source.to_string(),
+            fields: prog.fields().to_vec(),
+            pred: Pred::compile(prog.tree()),
+        })
+    }
+
+    /// Does the entry match? `Err` means the evaluation failed (a missing map
+    /// key, an overflow, …): the caller counts it and treats it as no match.
+    pub fn matches(&self, entry: &EntryView<'_>) -> Result<bool, EvalError> {
+        self.pred.run(entry)
+    }
+
+    /// KFL2 variables the filter reads, in first-use order.
+    pub fn fields(&self) -> &[&'static str] {
+        &self.fields
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
