@@ -1,0 +1,284 @@
+//! `wiremap-probe`: the node probe's command line. Wires the sans-IO
+//! pipeline to its shells: pcap files or AF_PACKET capture in, JSON lines
+//! or the relay uplink out, Prometheus metrics on the side.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use tracing::{info, warn};
+use wiremap_probe::identity::IdentityMap;
+use wiremap_probe::jsonl;
+use wiremap_probe::live::{self, LiveConfig};
+use wiremap_probe::metrics::MetricsServer;
+use wiremap_probe::pcap::CaptureReader;
+use wiremap_probe::pipeline::{Output, Pipeline, PipelineConfig};
+use wiremap_probe::topology::Topology;
+use wiremap_probe::uplink::{Uplink, UplinkConfig};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputKind {
+    Jsonl,
+    Relay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// wiremap node probe: L4 flows and L7 entries of this node's pods.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// This node's name (default: the hostname).
+    #[arg(long, env = "WIREMAP_NODE")]
+    node: Option<String>,
+    /// Capture on this interface (repeatable); overrides the regexes.
+    #[arg(long = "interface")]
+    interfaces: Vec<String>,
+    /// Capture on interfaces whose name matches this regex.
+    #[arg(long, default_value = "^(veth|cali|cni|flannel|eth|ens|enp)")]
+    interface_include: String,
+    /// Skip interfaces whose name matches this regex.
+    #[arg(long, default_value = "^(lo|docker)$")]
+    interface_exclude: String,
+    /// Read this pcap or pcapng file instead of capturing.
+    #[arg(long)]
+    pcap: Option<PathBuf>,
+    /// Identities from this YAML topology file.
+    #[arg(long)]
+    topology: Option<PathBuf>,
+    /// Relay URL, e.g. ws://relay:8080/ws/probe.
+    #[arg(long)]
+    relay: Option<String>,
+    /// Bearer token for the relay.
+    #[arg(long, env = "WIREMAP_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Where results go (default: relay when --relay is given, else jsonl).
+    #[arg(long, value_enum)]
+    output: Option<OutputKind>,
+    /// Seconds between L4 snapshots.
+    #[arg(long, default_value_t = 1.0)]
+    snapshot_interval: f64,
+    /// Serve Prometheus metrics on this address (e.g. 0.0.0.0:9090).
+    #[arg(long)]
+    metrics_listen: Option<String>,
+    /// Keep credential headers and cookies in entries.
+    #[arg(long)]
+    no_redact: bool,
+    /// Drop a packet seen again within this many ms (default 2 live, 0 offline).
+    #[arg(long)]
+    dedupe_window_ms: Option<f64>,
+    /// Most flows tracked at once.
+    #[arg(long, default_value_t = 262_144)]
+    max_flows: usize,
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown-node".into())
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => b.init(),
+        LogFormat::Json => b.json().init(),
+    }
+}
+
+/// Where pipeline outputs go.
+enum Sink {
+    Jsonl(BufWriter<std::io::Stdout>),
+    Relay(Uplink),
+}
+
+impl Sink {
+    fn push(&mut self, node: &str, outs: &mut Vec<Output>) -> Result<()> {
+        match self {
+            Sink::Jsonl(w) => {
+                for o in outs.iter() {
+                    jsonl::write_output(w, node, o).context("writing to stdout")?;
+                }
+                w.flush().context("writing to stdout")?;
+            }
+            Sink::Relay(u) => {
+                for o in outs.iter() {
+                    if let Output::Frame(f) = o {
+                        u.send(f);
+                    }
+                }
+            }
+        }
+        outs.clear();
+        Ok(())
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    init_logs(args.log_format);
+    let node = args.node.clone().unwrap_or_else(hostname);
+    let epoch = now_us();
+    let ids = match &args.topology {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Topology::parse(&text)?.identities()
+        }
+        None => IdentityMap::new(),
+    };
+    if !(args.snapshot_interval > 0.0 && args.snapshot_interval <= 3600.0) {
+        bail!("--snapshot-interval must be in (0, 3600] seconds");
+    }
+    let mut cfg = PipelineConfig::new(&node, epoch);
+    cfg.snapshot_interval_us = (args.snapshot_interval * 1e6) as i64;
+    cfg.redact = !args.no_redact;
+    cfg.flows.max_flows = args.max_flows.max(1);
+    let default_dedupe = if args.pcap.is_some() { 0.0 } else { 2.0 };
+    cfg.dedupe_window_us = (args.dedupe_window_ms.unwrap_or(default_dedupe) * 1000.0) as i64;
+    let output = args.output.unwrap_or(if args.relay.is_some() {
+        OutputKind::Relay
+    } else {
+        OutputKind::Jsonl
+    });
+    cfg.emit_flows = output == OutputKind::Jsonl;
+    let mut pipeline = Pipeline::new(cfg, ids);
+
+    let mut sink = match output {
+        OutputKind::Jsonl => Sink::Jsonl(BufWriter::new(std::io::stdout())),
+        OutputKind::Relay => {
+            let Some(url) = args.relay.clone() else {
+                bail!("--output relay needs --relay URL");
+            };
+            let Frame::Inventory(inv) = pipeline.inventory() else {
+                bail!("inventory frame");
+            };
+            Sink::Relay(Uplink::start(UplinkConfig::new(
+                url,
+                args.token.clone(),
+                pipeline.hello(),
+                wiremap_wire::Frame::Inventory(inv),
+            ))?)
+        }
+    };
+    let metrics = match &args.metrics_listen {
+        Some(addr) => {
+            Some(MetricsServer::start(addr).with_context(|| format!("metrics on {addr}"))?)
+        }
+        None => None,
+    };
+
+    if let Some(path) = &args.pcap {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let mut reader = CaptureReader::new(BufReader::with_capacity(1 << 20, file))?;
+        let mut outs = Vec::new();
+        loop {
+            if let Sink::Relay(u) = &sink {
+                while let Some(f) = u.try_filter() {
+                    if let Err(e) = pipeline.set_capture_filter(&f) {
+                        warn!("capture filter refused: {e}");
+                    }
+                }
+            }
+            let Some(rec) = reader.next_record()? else {
+                break;
+            };
+            pipeline.on_frame(rec.ts_us, rec.link, rec.data, &mut outs);
+            if !outs.is_empty() {
+                sink.push(&node, &mut outs)?;
+            }
+        }
+        pipeline.finish(&mut outs);
+        sink.push(&node, &mut outs)?;
+        if let Some(m) = &metrics {
+            m.publish(pipeline.counters());
+        }
+        info!(counters = ?pipeline.counters(), "end of capture file");
+        if let Sink::Relay(u) = sink {
+            u.shutdown(Duration::from_secs(5));
+        }
+        return Ok(());
+    }
+
+    let live_cfg = LiveConfig {
+        interfaces: args.interfaces.clone(),
+        include: args.interface_include.clone(),
+        exclude: args.interface_exclude.clone(),
+    };
+    let capture = live::Capture::start(&live_cfg)?;
+    info!(node = %node, interfaces = ?capture.interfaces(), "capturing");
+    let mut outs = Vec::new();
+    let stop = live::stop_flag();
+    loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        if let Sink::Relay(u) = &sink {
+            while let Some(f) = u.try_filter() {
+                match pipeline.set_capture_filter(&f) {
+                    Ok(()) => info!(revision = f.revision, "capture filter applied"),
+                    Err(e) => warn!("capture filter refused: {e}"),
+                }
+            }
+            pipeline
+                .set_extra_counters(capture.counters().into_iter().chain(u.counters()).collect());
+        } else {
+            pipeline.set_extra_counters(capture.counters());
+        }
+        match capture.recv(Duration::from_millis(20)) {
+            Some(batch) => {
+                for p in &batch {
+                    pipeline.on_frame(
+                        p.ts_us,
+                        Some(wiremap_probe::decode::LinkType::Ethernet),
+                        &p.data,
+                        &mut outs,
+                    );
+                }
+                capture.recycle(batch);
+            }
+            None => pipeline.tick(now_us() as i64, &mut outs),
+        }
+        if !outs.is_empty() {
+            if let Some(m) = &metrics {
+                if outs
+                    .iter()
+                    .any(|o| matches!(o, Output::Frame(wiremap_wire::Frame::ProbeStats(_))))
+                {
+                    m.publish(pipeline.counters());
+                }
+            }
+            sink.push(&node, &mut outs)?;
+        }
+    }
+    pipeline.finish(&mut outs);
+    sink.push(&node, &mut outs)?;
+    if let Sink::Relay(u) = sink {
+        u.shutdown(Duration::from_secs(2));
+    }
+    Ok(())
+}
+
+use wiremap_wire::Frame;
