@@ -1,1 +1,56 @@
-//! placeholder
+//! wiremap's browser app: connects to the relay's WebSocket, decodes wire
+//! frames, aggregates L7 entries and L4 counters into a workload graph for
+//! the tab's own view (map type, grouping, metric, hidden legend items),
+//! lays it out and paints it on a canvas, with a table view of the same
+//! graph for screen readers and tests.
+//!
+//! It does not capture, store history beyond its bounded caps, or talk to
+//! anything but the relay. Key decision: every decision is made by plain
+//! Rust types (`store`, `graph`, `layout`, `camera`, `view_state`,
+//! `session`) that take bytes and clock readings as arguments; only
+//! `connection`, `render`, `export` and the `ui` components touch the
+//! browser, so the logic is tested in headless Chromium without a relay.
+#![forbid(unsafe_code)]
+
+pub mod backoff;
+pub mod camera;
+pub mod connection;
+pub mod error;
+pub mod export;
+pub mod filter_edit;
+pub mod geometry;
+pub mod graph;
+pub mod layout;
+pub mod palette;
+pub mod query;
+pub mod rates;
+pub mod relay_url;
+pub mod render;
+pub mod session;
+pub mod store;
+pub mod ui;
+pub mod units;
+pub mod view_state;
+
+pub use error::WebError;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// The element the app mounts into (test pages have none, so tests that
+/// link this crate do not start the app).
+pub const ROOT_ID: &str = "wiremap-root";
+
+/// Entry point called by the generated JS glue.
+#[wasm_bindgen(start)]
+pub fn start() {
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(ROOT_ID))
+    else {
+        return;
+    };
+    let Ok(root) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(root) else {
+        return;
+    };
+    leptos::mount::mount_to(root, ui::App).forget();
+}

@@ -1,0 +1,162 @@
+//! Units, URL state, backoff, rates, layout, camera and geometry.
+
+use wasm_bindgen_test::*;
+use wiremap_web::backoff::{Backoff, BACKOFF_MAX_MS, BACKOFF_MIN_MS};
+use wiremap_web::camera::Camera;
+use wiremap_web::geometry::{curve, pick};
+use wiremap_web::layout::{bounds, Point};
+use wiremap_web::query;
+use wiremap_web::rates::{RateTracker, RATE_WINDOW_MS};
+use wiremap_web::relay_url::relay_ws_url;
+use wiremap_web::units::{human_bytes, human_rate};
+use wiremap_web::view_state::{Grouping, MapType, Metric, ViewState};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn human_units_match_kubeshark_labels() {
+    assert_eq!(human_rate(52_000.0), "52.00 kB/s");
+    assert_eq!(human_rate(991.84), "991.84 B/s");
+    assert_eq!(human_rate(1_100.0), "1.10 kB/s");
+    assert_eq!(human_bytes(5_600_000.0), "5.60 MB");
+    assert_eq!(human_bytes(f64::NAN), "0.00 B");
+    assert_eq!(human_bytes(-5.0), "0.00 B");
+}
+
+#[wasm_bindgen_test]
+fn relay_url_is_same_origin_unless_overridden() {
+    assert_eq!(relay_ws_url("http:", "h:8080", None), "ws://h:8080/ws");
+    assert_eq!(
+        relay_ws_url("https:", "example.org", None),
+        "wss://example.org/ws"
+    );
+    assert_eq!(relay_ws_url("http:", "h", Some("")), "ws://h/ws");
+    assert_eq!(
+        relay_ws_url("http:", "h", Some("127.0.0.1:9000")),
+        "ws://127.0.0.1:9000/ws"
+    );
+    assert_eq!(
+        relay_ws_url("http:", "h", Some("https://r.example")),
+        "wss://r.example/ws"
+    );
+    assert_eq!(
+        relay_ws_url("http:", "h", Some("ws://r:1/custom")),
+        "ws://r:1/custom"
+    );
+}
+
+#[wasm_bindgen_test]
+fn backoff_doubles_up_to_the_cap_and_resets() {
+    let mut b = Backoff::default();
+    let delays: Vec<u32> = (0..10).map(|_| b.next_delay_ms()).collect();
+    assert_eq!(delays[0], BACKOFF_MIN_MS);
+    assert_eq!(delays[1], 2 * BACKOFF_MIN_MS);
+    assert!(delays.windows(2).all(|w| w[1] >= w[0]));
+    assert_eq!(*delays.last().unwrap_or(&0), BACKOFF_MAX_MS);
+    for _ in 0..100 {
+        assert!(b.next_delay_ms() <= BACKOFF_MAX_MS);
+    }
+    b.reset();
+    assert_eq!(b.next_delay_ms(), BACKOFF_MIN_MS);
+}
+
+#[wasm_bindgen_test]
+fn view_state_round_trips_through_the_url() {
+    let mut v = ViewState {
+        map: MapType::L4,
+        metric: Metric::Throughput,
+        grouping: Grouping::Namespace,
+        cumulative: true,
+        include_request: false,
+        filter: "http && response.status == 500 & x".into(),
+        embed: true,
+        relay: Some("ws://127.0.0.1:1/ws".into()),
+        ..ViewState::default()
+    };
+    v.hidden_namespaces.insert("kube-system".into());
+    v.hidden_protocols.insert("HTTP/2".into());
+    let q = v.to_query();
+    assert_eq!(ViewState::from_query(&q), v);
+    assert_eq!(ViewState::from_query(&format!("?{q}")), v);
+    assert_eq!(ViewState::default().to_query(), "");
+    // Garbage keeps defaults.
+    let g = ViewState::from_query("?map=l9&group=%ZZ&&=&bw");
+    assert_eq!(g.map, MapType::L7);
+    assert!(!g.show_bandwidth);
+}
+
+#[wasm_bindgen_test]
+fn query_decoding_survives_bad_escapes() {
+    assert_eq!(query::decode("a%2"), "a%2");
+    assert_eq!(query::decode("%e2%82%ac+x"), "€ x");
+    assert_eq!(query::decode("%ff"), "\u{fffd}");
+    assert_eq!(query::decode(&query::encode("a&b=c d/é")), "a&b=c d/é");
+}
+
+#[wasm_bindgen_test]
+fn rate_is_the_slope_over_the_window() {
+    let mut r = RateTracker::new();
+    let mut last = 0.0;
+    for i in 0..20 {
+        let t = f64::from(i) * 500.0;
+        last = r.observe("k", t, f64::from(i) * 1_000.0);
+    }
+    // 1000 bytes per 500 ms.
+    assert!((last - 2_000.0).abs() < 1e-6, "{last}");
+    // Flat total: rate reaches zero once the window has passed.
+    let mut flat = 1.0;
+    for i in 0..=((RATE_WINDOW_MS / 500.0) as i32 + 1) {
+        flat = r.observe("k", 10_000.0 + f64::from(i) * 500.0, 19_000.0);
+    }
+    assert_eq!(flat, 0.0);
+    // A total going down (restart) never gives a negative rate.
+    assert!(r.observe("k", 20_000.0, 10.0) >= 0.0);
+}
+
+#[wasm_bindgen_test]
+fn camera_round_trips_and_zooms_around_the_pointer() {
+    let mut c = Camera::default();
+    c.pan(30.0, -10.0);
+    let p = Point { x: 12.0, y: -7.0 };
+    let s = c.to_screen(p, 800.0, 600.0);
+    let back = c.to_world(s, 800.0, 600.0);
+    assert!((back.x - p.x).abs() < 1e-9 && (back.y - p.y).abs() < 1e-9);
+    let at = Point { x: 100.0, y: 50.0 };
+    let before = c.to_world(at, 800.0, 600.0);
+    c.zoom_at(2.0, at, 800.0, 600.0);
+    let after = c.to_world(at, 800.0, 600.0);
+    assert!((before.x - after.x).abs() < 1e-9 && (before.y - after.y).abs() < 1e-9);
+    assert_eq!(c.scale, 2.0);
+    let pts = [Point { x: -500.0, y: 0.0 }, Point { x: 500.0, y: 300.0 }];
+    let (lo, hi) = bounds(&pts).expect("non-empty");
+    c.fit(lo, hi, 800.0, 600.0, 50.0);
+    for p in pts {
+        let s = c.to_screen(p, 800.0, 600.0);
+        assert!(
+            s.x >= 49.0 && s.x <= 751.0 && s.y >= 49.0 && s.y <= 551.0,
+            "{s:?}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn opposite_directions_bend_apart_and_pick_finds_nodes() {
+    let a = Point { x: 0.0, y: 0.0 };
+    let b = Point { x: 100.0, y: 0.0 };
+    let ab = curve(a, b, 10.0, 10.0, 0.15);
+    let ba = curve(b, a, 10.0, 10.0, 0.15);
+    assert!(ab.ctrl.y * ba.ctrl.y < 0.0, "{ab:?} {ba:?}");
+    // The curve ends on the rim of b, pointing into it.
+    let d = ((ab.end.x - b.x).powi(2) + (ab.end.y - b.y).powi(2)).sqrt();
+    assert!((d - 10.0).abs() < 1e-9);
+    assert!(ab.dir.x > 0.0);
+    let pos = [a, b];
+    assert_eq!(
+        pick(&pos, &[10.0, 10.0], Point { x: 95.0, y: 3.0 }, 0.0),
+        Some(1)
+    );
+    assert_eq!(
+        pick(&pos, &[10.0, 10.0], Point { x: 50.0, y: 0.0 }, 0.0),
+        None
+    );
+}
