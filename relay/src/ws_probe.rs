@@ -86,6 +86,8 @@ async fn read_hello(
                 };
             }
             Some(Err(ProtocolError::Overflow)) => return Err(Some(CloseWhy::TooBig)),
+            // The peer went away without a close frame: not its protocol's fault.
+            Some(Err(ProtocolError::Io(_))) => return Err(None),
             Some(Err(_)) => return Err(Some(CloseWhy::Protocol)),
         }
     }
@@ -159,6 +161,7 @@ async fn run(
                     }
                     Some(Ok(AggregatedMessage::Pong(_))) => {}
                     Some(Err(ProtocolError::Overflow)) => break Some(CloseWhy::TooBig),
+                    Some(Err(ProtocolError::Io(_))) => break None,
                     Some(Err(_)) => break Some(CloseWhy::Protocol),
                 }
             }

@@ -107,6 +107,7 @@ async fn run(
                     }
                     Some(Ok(AggregatedMessage::Pong(_))) => {}
                     Some(Err(ProtocolError::Overflow)) => break Some(CloseWhy::TooBig),
+                    Some(Err(ProtocolError::Io(_))) => break None,
                     Some(Err(_)) => break Some(CloseWhy::Protocol),
                 }
             }
