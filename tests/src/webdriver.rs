@@ -73,7 +73,7 @@ impl Browser {
             "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
         }}});
         let v = browser.call("POST", "/session", Some(caps))?;
-        browser.session = v["sessionId"]
+        browser.session = v["value"]["sessionId"]
             .as_str()
             .ok_or_else(|| format!("no session id in {v}"))?
             .to_string();
@@ -91,12 +91,10 @@ impl Browser {
             body.len()
         );
         s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&raw);
-        let (_, payload) = text
-            .split_once("\r\n\r\n")
-            .ok_or("chromedriver sent no HTTP body")?;
+        let raw =
+            read_response(&mut s).map_err(|e| format!("chromedriver {method} {path}: {e}"))?;
+        let payload = String::from_utf8_lossy(&raw);
+        let payload = payload.as_ref();
         let v: Value = serde_json::from_str(payload)
             .map_err(|e| format!("chromedriver sent bad JSON ({e}): {payload}"))?;
         if let Some(err) = v["value"].get("error") {
@@ -170,4 +168,45 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// Reads one HTTP/1.1 response body: by Content-Length when given (the
+/// driver may keep the connection open), else until the peer closes.
+fn read_response(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::other(
+                "connection closed before the headers ended",
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let mut body = buf.split_off(head_end);
+    match length {
+        Some(len) => {
+            while body.len() < len {
+                let n = s.read(&mut chunk)?;
+                if n == 0 {
+                    return Err(std::io::Error::other("connection closed mid-body"));
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+            body.truncate(len);
+        }
+        None => {
+            s.read_to_end(&mut body)?;
+        }
+    }
+    Ok(body)
 }

@@ -128,8 +128,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(&root)
             .args([
-                "build", "--release", "-p", "wiremap-relay", "-p", "wiremap-probe", "-p",
-                "wiremap-e2e", "--bins",
+                "build",
+                "--release",
+                "-p",
+                "wiremap-relay",
+                "-p",
+                "wiremap-probe",
+                "-p",
+                "wiremap-e2e",
+                "--bins",
             ]),
     )?;
     s.done();
@@ -140,7 +147,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     running.spawn(
         "wiremap-relay",
         Command::new(bin.join("wiremap-relay"))
-            .args(["--listen", &relay_addr, "--insecure-no-auth", "--static-dir"])
+            .args([
+                "--listen",
+                &relay_addr,
+                "--insecure-no-auth",
+                "--static-dir",
+            ])
             .arg(root.join("web").join("dist"))
             .stdout(Stdio::null()),
     )?;
@@ -192,7 +204,14 @@ fn start_lab(running: &mut Running, bin: &Path, probe_url: &str) -> Result<(), S
     let topology = topology.ok_or("wiremap-lab up printed no topology path")?;
     for (node, interfaces) in nodes {
         let mut cmd = Command::new(bin.join("wiremap-probe"));
-        cmd.args(["--node", &node, "--topology", &topology, "--relay", probe_url]);
+        cmd.args([
+            "--node",
+            &node,
+            "--topology",
+            &topology,
+            "--relay",
+            probe_url,
+        ]);
         for i in interfaces.split(',').filter(|i| !i.is_empty()) {
             cmd.args(["--interface", i]);
         }

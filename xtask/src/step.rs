@@ -46,7 +46,11 @@ pub fn run(cmd: &mut Command) -> Result<(), String> {
 
 /// Runs a program and captures its standard output (None if it fails to run).
 pub fn output(cmd: &mut Command) -> Option<String> {
-    let out = cmd.stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())

@@ -94,7 +94,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     timed("fuzz targets compile", &mut || check_fuzz_crates(&root))?;
 
-    eprintln!("\nxtask test: every step passed in {:.0}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "\nxtask test: every step passed in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
     for (name, secs) in &timings {
         eprintln!("    {secs:>7.1}s  {name}");
     }

@@ -59,7 +59,10 @@ pub fn ensure_all(need: Need) -> Result<(), String> {
 fn ensure_wasm_target() -> Result<(), String> {
     let installed = step::output(Command::new("rustup").args(["target", "list", "--installed"]))
         .unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         return Ok(());
     }
     let s = Step::start("installing the wasm32-unknown-unknown target (rustup)");
@@ -115,7 +118,10 @@ fn ensure_wasm_bindgen() -> Result<(), String> {
 }
 
 fn ensure_wasm_opt() -> Result<(), String> {
-    let major = BINARYEN_VERSION.split('.').next().unwrap_or(BINARYEN_VERSION);
+    let major = BINARYEN_VERSION
+        .split('.')
+        .next()
+        .unwrap_or(BINARYEN_VERSION);
     if version_of("wasm-opt").is_some_and(|v| v.contains(&format!("version {major}"))) {
         return Ok(());
     }
@@ -188,7 +194,14 @@ pub fn ensure_apt(packages: &[&str]) -> Result<(), String> {
     step::run(
         Command::new("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
-            .args(["-o", lock, "-qq", "install", "-y", "--no-install-recommends"])
+            .args([
+                "-o",
+                lock,
+                "-qq",
+                "install",
+                "-y",
+                "--no-install-recommends",
+            ])
             .args(&missing),
     )?;
     s.done();
