@@ -20,6 +20,7 @@ pub mod error;
 pub mod install;
 pub mod network;
 pub mod plan;
+pub mod stack;
 pub mod topology;
 pub mod workloads;
 
@@ -33,6 +34,7 @@ pub use counts::{Counts, Endpoint, PairCount};
 pub use error::LabError;
 pub use network::Removed;
 pub use plan::{Plan, Pod, Role, Service};
+pub use stack::{Stack, StackOptions};
 use workloads::{Launch, StatePaths, ToolPaths, ORDERS_TOPIC, SCRIPTED_TOPIC};
 
 /// The scripts the workloads run, built into the binary and written into
@@ -430,6 +432,10 @@ impl Lab {
         for (path, bytes) in workloads::web_content() {
             write(&self.state.www().join(path), &bytes)?;
         }
+        write(
+            &self.state.web().join("dnsmasq.conf"),
+            b"# options: see the command line\n",
+        )?;
         write(
             &self.state.web().join("nginx.conf"),
             workloads::nginx_conf(&self.state).as_bytes(),

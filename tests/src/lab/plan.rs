@@ -6,7 +6,7 @@
 //! calls, so every call of the lab crosses nodes (and exercises the rule that
 //! only the client's node reports a flow).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use super::error::LabError;
@@ -279,6 +279,22 @@ const SERVICES: &[ServiceRow] = &[
     ("data", "kafka", [2, 92], ("app", "kafka"), &[9092]),
 ];
 
+/// The calls the steady client loops make: (client role, service, the
+/// protocols they speak to it). The demo's traffic, and what the browser
+/// test expects on the L7 map.
+pub const STEADY_CALLS: &[(Role, &str, &[&str])] = &[
+    (Role::Frontend, "web", &["HTTP", "HTTP/2"]),
+    (Role::Frontend, "catalog", &["gRPC"]),
+    (Role::Frontend, "cart", &["HTTP"]),
+    (Role::Frontend, "kube-dns", &["DNS"]),
+    (Role::Cart, "redis", &["Redis"]),
+    (Role::Recommendation, "catalog", &["gRPC"]),
+    (Role::Recommendation, "redis", &["Redis"]),
+    (Role::Checkout, "kafka", &["Kafka"]),
+    (Role::Shipping, "kafka", &["Kafka"]),
+    (Role::Analytics, "kafka", &["Kafka"]),
+];
+
 /// Node names in order.
 pub const NODE_NAMES: [&str; 3] = ["node-a", "node-b", "node-c"];
 
@@ -330,6 +346,39 @@ impl Plan {
             pods,
             services,
         }
+    }
+
+    /// The L7 edges the steady traffic draws under workload grouping:
+    /// (client workload, service, protocol). Clients call ClusterIPs, so
+    /// the server side of an edge is the service.
+    pub fn steady_edges(&self) -> BTreeSet<(String, String, &'static str)> {
+        let mut out = BTreeSet::new();
+        for &(role, service, protocols) in STEADY_CALLS {
+            let Some(client) = self.pod(role) else {
+                continue;
+            };
+            for &p in protocols {
+                out.insert((client.owner_name.clone(), service.to_string(), p));
+            }
+        }
+        out
+    }
+
+    /// The (client node, server node) pairs the steady traffic crosses.
+    pub fn steady_node_pairs(&self) -> BTreeSet<(String, String)> {
+        let mut out = BTreeSet::new();
+        for &(role, service, _) in STEADY_CALLS {
+            let client = self.pod(role);
+            let server = self
+                .services
+                .iter()
+                .find(|s| s.name == service)
+                .and_then(|s| self.backend(s).ok());
+            if let (Some(c), Some(s)) = (client, server) {
+                out.insert((c.node.clone(), s.node.clone()));
+            }
+        }
+        out
     }
 
     /// The node called `name`.
@@ -477,6 +526,21 @@ mod tests {
         (Role::Tester, "kafka"),
         (Role::Tester, "kube-dns"),
     ];
+
+    #[test]
+    fn steady_calls_are_among_the_calls_and_draw_every_protocol() {
+        let plan = Plan::standard();
+        for &(role, service, _) in STEADY_CALLS {
+            assert!(CALLS.contains(&(role, service)), "{role:?} → {service}");
+        }
+        let edges = plan.steady_edges();
+        let protocols: BTreeSet<&str> = edges.iter().map(|e| e.2).collect();
+        assert_eq!(protocols.len(), 6, "{protocols:?}");
+        assert!(edges.contains(&("frontend".into(), "kube-dns".into(), "DNS")));
+        let pairs = plan.steady_node_pairs();
+        assert!(pairs.iter().all(|(a, b)| a != b));
+        assert!(pairs.contains(&("node-c".into(), "node-a".into())));
+    }
 
     #[test]
     fn every_call_crosses_nodes() {

@@ -195,7 +195,6 @@ pub fn dnsmasq_args(plan: &Plan, pod: &Pod, state: &StatePaths) -> Vec<String> {
     let mut a: Vec<String> = [
         "dnsmasq",
         "--keep-in-foreground",
-        "--conf-file=/dev/null",
         "--no-resolv",
         "--no-hosts",
         "--bind-interfaces",
@@ -205,6 +204,12 @@ pub fn dnsmasq_args(plan: &Plan, pod: &Pod, state: &StatePaths) -> Vec<String> {
     .iter()
     .map(|x| x.to_string())
     .collect();
+    // An empty file of our own rather than /dev/null: every option is on
+    // the command line, and a broken /dev/null cannot feed it options.
+    a.push(format!(
+        "--conf-file={}",
+        state.web().join("dnsmasq.conf").display()
+    ));
     a.push(format!(
         "--pid-file={}",
         state.root.join("dnsmasq.pid").display()
