@@ -407,3 +407,44 @@ fn the_l4_map_by_node_shows_every_node_pair() {
         BTreeSet::from(["node-a".to_string(), "node-b".into(), "node-c".into()])
     );
 }
+
+/// What `cargo xtask demo` shows, for minutes: every protocol in every
+/// window of the raw viewer, and the page's entry count still rising.
+/// Long, so ignored by default; `WIREMAP_SOAK_WINDOWS` (default 6) windows
+/// of 30 s.
+#[test]
+#[ignore = "takes minutes: run with --ignored to soak the demo's traffic"]
+fn the_demo_keeps_showing_live_traffic() {
+    let mut live = live();
+    let windows: u32 = std::env::var("WIREMAP_SOAK_WINDOWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let page_entries = |b: &Browser| {
+        b.execute("return Number(document.getElementById('status').dataset.entries);")
+            .ok()
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0)
+    };
+    for window in 0..windows {
+        let from = live.viewer.entries().len();
+        let page_from = page_entries(&live.browser);
+        std::thread::sleep(Duration::from_secs(30));
+        let fresh = live.viewer.entries();
+        let mut per: BTreeMap<&str, usize> = BTreeMap::new();
+        for d in &fresh[from..] {
+            *per.entry(d.entry.protocol.name()).or_default() += 1;
+        }
+        let page = page_entries(&live.browser);
+        println!("window {window}: {per:?}; page entries {page_from} -> {page}",);
+        for p in PROTOCOLS {
+            assert!(
+                per.contains_key(p),
+                "no {p} entry in window {window}: {per:?}"
+            );
+        }
+        assert!(page > page_from, "the page stopped receiving entries");
+    }
+    let exited = live.stack.exited_probes();
+    assert!(exited.is_empty(), "probes exited: {exited:?}");
+}
