@@ -6,11 +6,11 @@
 //! screenshot of each map in `artifacts/`. Needs root and Chromium.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use wiremap_e2e::lab::stack::web_dist;
 use wiremap_e2e::lab::{Lab, LabOptions, Plan, Stack, StackOptions};
 use wiremap_e2e::process::workspace_root;
 use wiremap_e2e::viewer::Viewer;
@@ -18,12 +18,6 @@ use wiremap_e2e::webdriver::Browser;
 
 /// The six L7 protocols of the lab.
 const PROTOCOLS: [&str; 6] = ["HTTP", "HTTP/2", "gRPC", "DNS", "Redis", "Kafka"];
-
-fn web_dist() -> PathBuf {
-    std::env::var_os("WIREMAP_WEB_DIST")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("web").join("dist"))
-}
 
 /// (edge "a -> b", protocol) → (entries, bytes) of the table view.
 type Edges = BTreeMap<(String, String), (u64, u64)>;
@@ -151,7 +145,13 @@ struct Live {
     _turn: MutexGuard<'static, ()>,
 }
 
-fn live() -> Live {
+/// `None` (the test skips) when the web app is not built and
+/// `WIREMAP_REQUIRE_WEB=0`.
+fn live() -> Option<Live> {
+    let Some(dist) = web_dist().expect("the built web app") else {
+        println!("skipped: the web app is not built (WIREMAP_REQUIRE_WEB=0)");
+        return None;
+    };
     let turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let state = tempfile::tempdir().expect("tempdir");
     let lab = Lab::up(LabOptions {
@@ -163,7 +163,7 @@ fn live() -> Live {
     let stack = Stack::start(
         &lab,
         StackOptions {
-            web_dist: Some(web_dist()),
+            web_dist: Some(dist),
             ..StackOptions::default()
         },
     )
@@ -178,19 +178,19 @@ fn live() -> Live {
             Duration::from_secs(30),
         )
         .expect("the app connects and sees three probes");
-    Live {
+    Some(Live {
         browser,
         viewer,
         stack,
         lab,
         _state: state,
         _turn: turn,
-    }
+    })
 }
 
 #[test]
 fn the_live_lab_in_the_browser_shows_both_maps_and_filters() {
-    let mut live = live();
+    let Some(mut live) = live() else { return };
     let (browser, viewer, lab) = (&live.browser, &live.viewer, &live.lab);
 
     // 1. L7, workload grouping: every protocol's edge between the lab's workloads.
@@ -383,7 +383,7 @@ fn the_live_lab_in_the_browser_shows_both_maps_and_filters() {
 #[test]
 #[ignore = "service identities carry no node yet: the L4 map by node shows `external` for every server"]
 fn the_l4_map_by_node_shows_every_node_pair() {
-    let live = live();
+    let Some(live) = live() else { return };
     let browser = &live.browser;
     set_map(browser, "l4");
     set_grouping(browser, "node");
@@ -415,7 +415,7 @@ fn the_l4_map_by_node_shows_every_node_pair() {
 #[test]
 #[ignore = "takes minutes: run with --ignored to soak the demo's traffic"]
 fn the_demo_keeps_showing_live_traffic() {
-    let mut live = live();
+    let Some(mut live) = live() else { return };
     let windows: u32 = std::env::var("WIREMAP_SOAK_WINDOWS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -195,6 +195,26 @@ impl Stack {
     }
 }
 
+/// The built web app the relay serves: `WIREMAP_WEB_DIST`, else the
+/// workspace's `web/dist`. `Ok(None)` when it is not built and
+/// `WIREMAP_REQUIRE_WEB=0` (`cargo xtask test --quick` skips the web
+/// build): browser tests then skip; otherwise a missing build is an error.
+pub fn web_dist() -> Result<Option<PathBuf>, String> {
+    let dir = std::env::var_os("WIREMAP_WEB_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::process::workspace_root().join("web").join("dist"));
+    if dir.join("index.html").is_file() {
+        return Ok(Some(dir));
+    }
+    if std::env::var("WIREMAP_REQUIRE_WEB").is_ok_and(|v| v == "0") {
+        return Ok(None);
+    }
+    Err(format!(
+        "the web app is not built in {} (run `trunk build --release`, or `cargo xtask test`)",
+        dir.display()
+    ))
+}
+
 /// The value of the metric line `name` (with labels, exactly as written),
 /// 0 when absent.
 pub fn metric(text: &str, name: &str) -> f64 {
