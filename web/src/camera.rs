@@ -1,6 +1,6 @@
 //! World ↔ screen transform: zoom around a point, pan, fit to a box.
 
-use crate::layout::Point;
+use crate::geometry::Point;
 
 /// Closest and farthest zoom.
 pub const MIN_SCALE: f64 = 0.02;

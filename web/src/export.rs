@@ -4,11 +4,13 @@
 use serde::Serialize;
 use wasm_bindgen::JsCast;
 
+use wiremap_model::MapGraph;
+
 use crate::error::WebError;
-use crate::graph::GraphView;
 
 #[derive(Serialize)]
 struct JsonNode<'a> {
+    key: &'a str,
     label: &'a str,
     kind: &'a str,
     namespace: &'a str,
@@ -30,8 +32,12 @@ struct JsonEdge<'a> {
     entries: u64,
     packets: u64,
     errors: u64,
-    total: f64,
-    rate: f64,
+    bytes_rate: f64,
+    throughput: f64,
+    value: f64,
+    latency_p50_us: Option<u64>,
+    latency_p95_us: Option<u64>,
+    latency_p99_us: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -41,21 +47,23 @@ struct JsonGraph<'a> {
     edges: Vec<JsonEdge<'a>>,
 }
 
-/// The graph as pretty JSON (`{"map", "nodes", "edges"}`).
-pub fn graph_json(g: &GraphView) -> String {
+/// The graph as pretty JSON (`{"map", "nodes", "edges"}`); `map` is "l4"
+/// or "l7".
+pub fn graph_json(g: &MapGraph, map: &str) -> String {
     let name = |i: usize| g.nodes.get(i).map(|n| n.label.as_str()).unwrap_or("");
     let doc = JsonGraph {
-        map: g.map.map(|m| m.code()).unwrap_or(""),
+        map,
         nodes: g
             .nodes
             .iter()
             .map(|n| JsonNode {
+                key: &n.key,
                 label: &n.label,
-                kind: &n.kind,
+                kind: n.kind.name(),
                 namespace: &n.namespace,
-                node: &n.node,
-                bytes_in: n.bytes_in,
-                bytes_out: n.bytes_out,
+                node: &n.node_name,
+                bytes_in: n.in_bytes,
+                bytes_out: n.out_bytes,
                 entries: n.entries,
                 errors: n.errors,
             })
@@ -64,17 +72,21 @@ pub fn graph_json(g: &GraphView) -> String {
             .edges
             .iter()
             .map(|e| JsonEdge {
-                src: name(e.src),
-                dst: name(e.dst),
-                protocol: e.protocol.name(),
+                src: name(e.source),
+                dst: name(e.target),
+                protocol: e.protocol.map_or("L4", |p| p.name()),
                 bytes: e.bytes,
                 request_bytes: e.request_bytes,
                 response_bytes: e.response_bytes,
                 entries: e.entries,
-                packets: e.packets,
+                packets: e.packets_to_server.saturating_add(e.packets_to_client),
                 errors: e.errors,
-                total: e.total,
-                rate: e.rate,
+                bytes_rate: e.bytes_rate,
+                throughput: e.throughput,
+                value: e.value,
+                latency_p50_us: e.latency.map(|l| l.p50_us),
+                latency_p95_us: e.latency.map(|l| l.p95_us),
+                latency_p99_us: e.latency.map(|l| l.p99_us),
             })
             .collect(),
     };

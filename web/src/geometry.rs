@@ -2,8 +2,37 @@
 //! an edge (both directions bend apart), its arrow and label anchor; and
 //! hit-testing. Pure so it is testable without a canvas.
 
-use crate::graph::{GraphEdge, GraphNode, GraphView};
-use crate::layout::Point;
+use wiremap_model::{MapEdge, MapGraph, MapNode};
+
+/// A point in world or screen coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+}
+
+impl From<(f64, f64)> for Point {
+    fn from((x, y): (f64, f64)) -> Self {
+        Point { x, y }
+    }
+}
+
+/// Bounding box of points: (min, max); None when empty.
+pub fn bounds(points: &[Point]) -> Option<(Point, Point)> {
+    let first = *points.first()?;
+    Some(points.iter().fold((first, first), |(lo, hi), p| {
+        (
+            Point {
+                x: lo.x.min(p.x),
+                y: lo.y.min(p.y),
+            },
+            Point {
+                x: hi.x.max(p.x),
+                y: hi.y.max(p.y),
+            },
+        )
+    }))
+}
 
 pub const MIN_RADIUS: f64 = 7.0;
 pub const MAX_RADIUS: f64 = 22.0;
@@ -12,8 +41,8 @@ pub const MAX_WIDTH: f64 = 9.0;
 pub const ARROW_LEN: f64 = 10.0;
 
 /// Traffic through a node (bytes in + out).
-pub fn node_traffic(n: &GraphNode) -> f64 {
-    (n.bytes_in as f64) + (n.bytes_out as f64)
+pub fn node_traffic(n: &MapNode) -> f64 {
+    (n.in_bytes as f64) + (n.out_bytes as f64)
 }
 
 /// Radius (world units) of a node carrying `t` when the busiest carries `max`.
@@ -86,24 +115,24 @@ pub fn curve(a: Point, b: Point, ra: f64, rb: f64, bend: f64) -> Curve {
 
 /// Bend of each edge: parallel edges (same endpoints and direction,
 /// different protocols) fan out.
-pub fn bends(edges: &[GraphEdge]) -> Vec<f64> {
+pub fn bends(edges: &[MapEdge]) -> Vec<f64> {
     let mut out = Vec::with_capacity(edges.len());
     let mut prev: Option<(usize, usize)> = None;
     let mut k = 0usize;
     for e in edges {
-        if prev == Some((e.src, e.dst)) {
+        if prev == Some((e.source, e.target)) {
             k += 1;
         } else {
             k = 0;
         }
-        prev = Some((e.src, e.dst));
+        prev = Some((e.source, e.target));
         out.push(0.12 + 0.1 * k as f64);
     }
     out
 }
 
 /// Radii of all nodes (world units).
-pub fn radii(g: &GraphView) -> Vec<f64> {
+pub fn radii(g: &MapGraph) -> Vec<f64> {
     let max = g.nodes.iter().map(node_traffic).fold(0.0, f64::max);
     g.nodes
         .iter()

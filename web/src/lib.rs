@@ -1,15 +1,16 @@
 //! wiremap's browser app: connects to the relay's WebSocket, decodes wire
-//! frames, aggregates L7 entries and L4 counters into a workload graph for
-//! the tab's own view (map type, grouping, metric, hidden legend items),
-//! lays it out and paints it on a canvas, with a table view of the same
-//! graph for screen readers and tests.
+//! frames, and lets the map model of `shared/model` (compiled unchanged
+//! into this app) store L7 entries and L4 counters, aggregate them under the
+//! tab's own view (map type, KFL2 filter, grouping, metric, hidden legend
+//! items) and lay the graph out; it paints that graph on a canvas, with a
+//! table view of the same graph for screen readers and tests.
 //!
-//! It does not capture, store history beyond its bounded caps, or talk to
-//! anything but the relay. Key decision: every decision is made by plain
-//! Rust types (`store`, `graph`, `layout`, `camera`, `view_state`,
-//! `session`) that take bytes and clock readings as arguments; only
-//! `connection`, `render`, `export` and the `ui` components touch the
-//! browser, so the logic is tested in headless Chromium without a relay.
+//! It does not capture, store history beyond the model's caps, or talk to
+//! anything but the relay, and it has no aggregation or layout of its own.
+//! Key decision: the browser-side decisions live in plain Rust types
+//! (`feed`, `view_state`, `session`, `camera`, `geometry`) that take bytes
+//! and clock readings as arguments; only `connection`, `render`, `export`
+//! and the `ui` components touch the browser.
 #![forbid(unsafe_code)]
 
 pub mod backoff;
@@ -17,19 +18,15 @@ pub mod camera;
 pub mod connection;
 pub mod error;
 pub mod export;
+pub mod feed;
 pub mod filter_edit;
 pub mod geometry;
-pub mod graph;
-pub mod layout;
 pub mod palette;
 pub mod query;
-pub mod rates;
 pub mod relay_url;
 pub mod render;
 pub mod session;
-pub mod store;
 pub mod ui;
-pub mod units;
 pub mod view_state;
 
 pub use error::WebError;

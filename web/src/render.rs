@@ -1,15 +1,14 @@
-//! Draws a [`GraphView`] on a Canvas 2D context: the only file that paints.
+//! Draws a [`MapGraph`] on a Canvas 2D context: the only file that paints.
 //! Geometry comes from [`crate::geometry`]; this file only issues calls.
 
 use web_sys::CanvasRenderingContext2d;
 
+use wiremap_model::MapGraph;
+
 use crate::camera::Camera;
-use crate::geometry::{bends, curve, radii, width, ARROW_LEN};
-use crate::graph::GraphView;
-use crate::layout::Point;
+use crate::geometry::{bends, curve, radii, width, Point, ARROW_LEN};
 use crate::palette::{namespace_colour, protocol_colour, NEUTRAL_EDGE};
-use crate::units::metric_label;
-use crate::view_state::{MapType, ViewState};
+use crate::view_state::ViewState;
 
 /// Edge labels are drawn only below this many edges …
 pub const EDGE_LABEL_MAX_EDGES: usize = 4_000;
@@ -45,7 +44,7 @@ pub const DARK: Theme = Theme {
 /// Everything one frame needs.
 #[derive(Debug)]
 pub struct Frame<'a> {
-    pub graph: &'a GraphView,
+    pub graph: &'a MapGraph,
     pub positions: &'a [Point],
     pub camera: &'a Camera,
     pub view: &'a ViewState,
@@ -77,12 +76,7 @@ pub fn draw(ctx: &CanvasRenderingContext2d, f: &Frame<'_>) {
         .map(|p| f.camera.to_screen(*p, f.width, f.height))
         .collect();
     let r: Vec<f64> = radii(g).iter().map(|r| (r * s).max(2.0)).collect();
-    let cumulative = f.view.cumulative;
-    let max_v = g
-        .edges
-        .iter()
-        .map(|e| e.value(cumulative))
-        .fold(0.0, f64::max);
+    let max_v = g.edges.iter().map(|e| e.value).fold(0.0, f64::max);
     let bend = bends(&g.edges);
     let visible = |p: Point, pad: f64| {
         p.x > -pad && p.y > -pad && p.x < f.width + pad && p.y < f.height + pad
@@ -91,27 +85,24 @@ pub fn draw(ctx: &CanvasRenderingContext2d, f: &Frame<'_>) {
         g.edges.len() <= EDGE_LABEL_MAX_EDGES && s >= EDGE_LABEL_MIN_SCALE && f.view.show_bandwidth;
     let mut label_jobs: Vec<(Point, String)> = Vec::new();
     for (i, e) in g.edges.iter().enumerate() {
-        let (Some(&a), Some(&b)) = (screen.get(e.src), screen.get(e.dst)) else {
+        let (Some(&a), Some(&b)) = (screen.get(e.source), screen.get(e.target)) else {
             continue;
         };
         if !visible(a, 400.0) && !visible(b, 400.0) {
             continue;
         }
-        let colour = match g.map {
-            Some(MapType::L4) => NEUTRAL_EDGE,
-            _ => protocol_colour(e.protocol),
-        };
+        let colour = e.protocol.map_or(NEUTRAL_EDGE, protocol_colour);
         let w = if f.view.show_bandwidth {
-            width(e.value(cumulative), max_v)
+            width(e.value, max_v)
         } else {
             1.5
         } * s.clamp(0.3, 2.0);
-        let ra = r.get(e.src).copied().unwrap_or(4.0);
-        let rb = r.get(e.dst).copied().unwrap_or(4.0);
+        let ra = r.get(e.source).copied().unwrap_or(4.0);
+        let rb = r.get(e.target).copied().unwrap_or(4.0);
         ctx.set_stroke_style_str(colour);
         ctx.set_fill_style_str(colour);
         ctx.set_line_width(w);
-        if e.src == e.dst {
+        if e.source == e.target {
             ctx.begin_path();
             let _ = ctx.arc(a.x + ra, a.y - ra, ra * 0.9, 0.0, std::f64::consts::TAU);
             ctx.stroke();
@@ -146,10 +137,7 @@ pub fn draw(ctx: &CanvasRenderingContext2d, f: &Frame<'_>) {
         ctx.close_path();
         ctx.fill();
         if labels && visible(c.mid, 0.0) {
-            label_jobs.push((
-                c.mid,
-                metric_label(e.value(cumulative), f.view.metric, f.view.map, cumulative),
-            ));
+            label_jobs.push((c.mid, f.view.settings.format_value(e.value)));
         }
     }
     ctx.set_line_width(1.5);

@@ -1,21 +1,24 @@
-//! Everything one tab knows, without the DOM: the store, the chosen view,
-//! the graph built from them, its layout, the camera, pause and the
-//! connection state. The shell feeds it bytes and clock readings and reads
-//! plain snapshots (status, table, legend) back.
+//! Everything one tab knows, without the DOM: the received data (the
+//! model's store and L4 state), the chosen view, the map the model computed
+//! from them, its layout, the camera, pause and the connection state. The
+//! shell feeds it bytes and clock readings and reads plain snapshots
+//! (status, table, legend) back.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
+use wiremap_model::{aggregate_l7, human_bytes, Layout, MapGraph, MapNode};
+use wiremap_wire::EntryView;
+
 use crate::camera::Camera;
-use crate::graph::{build, GraphView};
-use crate::layout::{bounds, Layout, Point};
-use crate::rates::RateTracker;
-use crate::store::Store;
-use crate::units::{human_bytes, metric_label};
-use crate::view_state::ViewState;
+use crate::feed::Feed;
+use crate::geometry::{bounds, Point};
+use crate::view_state::{MapType, ViewState};
 
 /// Rows in the table view; beyond it the table says how many are left out.
 pub const TABLE_MAX_ROWS: usize = 5_000;
+/// Seed of the layout: the same data gives the same picture in every tab.
+pub const LAYOUT_SEED: u64 = 0x5eed_f3a9;
 
 /// Where the relay connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,6 +47,7 @@ pub struct StatusView {
     pub probes: Vec<String>,
     pub entries: u64,
     pub entries_per_s: f64,
+    pub stored: usize,
     pub dropped_batches: u64,
     pub dropped_bytes: u64,
     pub decode_errors: u64,
@@ -54,34 +58,68 @@ pub struct StatusView {
     pub paused: bool,
     pub filter_error: Option<String>,
     pub filter_eval_errors: u64,
-    pub entries_shown: u64,
+    /// Entries the display filter accepted in the last computation.
+    pub matched: u64,
     pub retry_in_ms: Option<u32>,
+    /// Map computations so far (tests wait for a new one after a change).
+    pub computed: u64,
 }
 
 /// One node row of the table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeRow {
+    pub key: String,
     pub label: String,
     pub kind: String,
     pub namespace: String,
     pub node: String,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    pub rate_in: f64,
+    pub rate_out: f64,
     pub entries: u64,
+    pub errors: u64,
+}
+
+impl NodeRow {
+    pub fn of(n: &MapNode) -> NodeRow {
+        NodeRow {
+            key: n.key.clone(),
+            label: n.label.clone(),
+            kind: n.kind.name().to_string(),
+            namespace: n.namespace.clone(),
+            node: n.node_name.clone(),
+            bytes_in: n.in_bytes,
+            bytes_out: n.out_bytes,
+            rate_in: n.in_rate,
+            rate_out: n.out_rate,
+            entries: n.entries,
+            errors: n.errors,
+        }
+    }
 }
 
 /// One edge row of the table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EdgeRow {
+    pub key: String,
     pub src: String,
     pub dst: String,
+    /// The KFL2 protocol name ("HTTP"), or "L4" on the L4 map.
     pub protocol: String,
+    /// Bytes counted under the size toggles (window, or all when cumulative).
     pub bytes: u64,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
     pub entries: u64,
     pub errors: u64,
+    /// What the edge shows per the settings (its width and label).
+    pub value: f64,
     /// The label drawn on the map ("52.00 kB/s").
     pub shown: String,
     pub bytes_text: String,
+    /// Latency p50 / p95 / p99, µs (L7 entries with a response).
+    pub latency_us: Option<(u64, u64, u64)>,
 }
 
 /// The table view of the graph.
@@ -92,12 +130,19 @@ pub struct TableView {
     pub left_out: usize,
 }
 
-/// Legend items present in the data (before hiding).
+/// One legend line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LegendLine {
+    pub name: String,
+    pub hidden: bool,
+}
+
+/// Legend items present in the data (after the filter, before hiding).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LegendView {
-    pub namespaces: Vec<String>,
-    pub nodes: Vec<String>,
-    pub protocols: Vec<String>,
+    pub namespaces: Vec<LegendLine>,
+    pub nodes: Vec<LegendLine>,
+    pub protocols: Vec<(wiremap_wire::Protocol, LegendLine)>,
 }
 
 /// What a pointer drag is doing.
@@ -105,20 +150,18 @@ pub struct LegendView {
 pub enum Drag {
     None,
     Pan { last: Point },
-    Node { label: String },
+    Node { key: String },
 }
 
 /// One tab's state.
 #[derive(Debug)]
 pub struct Session {
-    pub store: Store,
+    pub feed: Feed,
     pub view: ViewState,
-    pub graph: GraphView,
+    pub graph: MapGraph,
     pub layout: Layout,
     pub camera: Camera,
     pub paused: bool,
-    /// Wall clock (µs since the Unix epoch) for KFL2's `now()`.
-    pub wall_us: i64,
     /// Why the view's filter did not compile (then nothing is filtered).
     pub filter_error: Option<String>,
     /// Entries whose filter evaluation failed (counted as no match).
@@ -131,25 +174,32 @@ pub struct Session {
     pub drag: Drag,
     /// Canvas size in CSS pixels, as last painted.
     pub viewport: (f64, f64),
+    /// Key of the selected node.
     pub selected: Option<String>,
     /// Something visible changed since the last paint.
     pub dirty: bool,
+    filter: Option<wiremap_kfl::Filter>,
     first_view: bool,
-    rates: RateTracker,
-    entry_rate: RateTracker,
+    /// (data revision, view) of the last computation, to skip idle ones.
+    computed_for: Option<((u64, u64), ViewState)>,
+    computed: u64,
+    entry_rate: (f64, u64),
     entries_per_s: f64,
 }
 
 impl Session {
     pub fn new(view: ViewState, relay_url: String) -> Self {
+        Self::with_feed(Feed::new(), view, relay_url)
+    }
+
+    pub fn with_feed(feed: Feed, view: ViewState, relay_url: String) -> Self {
         Session {
-            store: Store::new(),
+            feed,
             view,
-            graph: GraphView::default(),
-            layout: Layout::new(),
+            graph: MapGraph::default(),
+            layout: Layout::new(LAYOUT_SEED),
             camera: Camera::default(),
             paused: false,
-            wall_us: 0,
             filter_error: None,
             filter_eval_errors: Rc::new(Cell::new(0)),
             conn: ConnState::Connecting,
@@ -160,150 +210,184 @@ impl Session {
             viewport: (800.0, 600.0),
             selected: None,
             dirty: true,
+            filter: None,
             first_view: true,
-            rates: RateTracker::new(),
-            entry_rate: RateTracker::new(),
+            computed_for: None,
+            computed: 0,
+            entry_rate: (f64::NAN, 0),
             entries_per_s: 0.0,
         }
     }
 
-    /// Takes a new view; a new map type or grouping starts a fresh layout.
-    pub fn set_view(&mut self, v: ViewState, now_ms: f64) {
-        if v.map != self.view.map || v.grouping != self.view.grouping {
-            self.layout.clear();
+    /// Takes a new view at wall time `wall_us`; a new map type or grouping
+    /// starts a fresh layout (pins are kept by key).
+    pub fn set_view(&mut self, v: ViewState, wall_us: i64) {
+        if v.map != self.view.map || v.settings.grouping != self.view.settings.grouping {
+            self.layout = Layout::new(LAYOUT_SEED);
             self.auto_fit = true;
+        }
+        if v.pins != self.layout.pins() {
+            let _ = self.layout.restore_pins(&v.pins);
         }
         let refilter = v.filter != self.view.filter || self.first_view;
         self.first_view = false;
         self.view = v;
         if refilter {
-            self.apply_filter();
+            self.compile_filter(wall_us);
         }
-        self.rebuild(now_ms);
+        self.recompute(wall_us);
     }
 
-    /// Rebuilds the graph from the store (unless paused) and syncs the layout.
-    pub fn tick(&mut self, now_ms: f64) {
-        self.entries_per_s = self.entry_rate.observe(
-            "entries",
-            now_ms,
-            self.store.counters().entries_received as f64,
-        );
+    /// Periodic update at `now_ms` (monotonic) and `wall_us`: the entry
+    /// rate, and the map unless paused.
+    pub fn tick(&mut self, now_ms: f64, wall_us: i64) {
+        let total = self.feed.counters().entries_received;
+        let (t0, n0) = self.entry_rate;
+        if t0.is_finite() && now_ms > t0 {
+            let inst = (total.saturating_sub(n0)) as f64 / ((now_ms - t0) / 1000.0);
+            self.entries_per_s = 0.5 * self.entries_per_s + 0.5 * inst;
+        }
+        self.entry_rate = (now_ms, total);
         if !self.paused {
-            self.rebuild(now_ms);
+            self.recompute(wall_us);
         }
     }
 
-    /// Compiles the view's filter and re-filters the retained entries.
-    fn apply_filter(&mut self) {
-        let src = self.view.filter.trim().to_string();
+    /// Compiles the view's display filter (KFL2 `now()` is `wall_us`).
+    fn compile_filter(&mut self, wall_us: i64) {
+        let src = self.view.filter.trim();
+        self.filter = None;
+        self.filter_error = None;
         if src.is_empty() {
-            self.filter_error = None;
-            self.store.set_filter(None);
             return;
         }
-        match wiremap_kfl::Filter::compile(&src, self.wall_us) {
-            Ok(f) => {
-                self.filter_error = None;
-                let errors = self.filter_eval_errors.clone();
-                self.store.set_filter(Some(Box::new(move |v| {
-                    f.matches(v).unwrap_or_else(|_| {
-                        errors.set(errors.get() + 1);
-                        false
-                    })
-                })));
-            }
-            Err(e) => {
-                self.filter_error = Some(e.to_string());
-                self.store.set_filter(None);
-            }
+        match wiremap_kfl::Filter::compile(src, wall_us) {
+            Ok(f) => self.filter = Some(f),
+            Err(e) => self.filter_error = Some(e.to_string()),
         }
     }
 
-    fn rebuild(&mut self, now_ms: f64) {
-        self.graph = build(&self.store, &self.view, &mut self.rates, now_ms);
+    /// Recomputes the map from the data with the model, unless neither the
+    /// data nor the view changed and the map does not depend on time.
+    pub fn recompute(&mut self, wall_us: i64) {
+        let rev = self.feed.revision();
+        let time_dependent = self.view.map == MapType::L7 && !self.view.settings.cumulative;
+        if !time_dependent
+            && self
+                .computed_for
+                .as_ref()
+                .is_some_and(|(r, v)| *r == rev && *v == self.view)
+        {
+            return;
+        }
+        self.graph = match self.view.map {
+            MapType::L7 => {
+                let errors = self.filter_eval_errors.clone();
+                let now = self.feed.clock.now(wall_us);
+                match &self.filter {
+                    Some(f) => {
+                        let pred = |v: &EntryView| {
+                            f.matches(v).unwrap_or_else(|_| {
+                                errors.set(errors.get() + 1);
+                                false
+                            })
+                        };
+                        aggregate_l7(&self.feed.l7, &pred, &self.view.settings, now)
+                    }
+                    None => aggregate_l7(&self.feed.l7, &|_| true, &self.view.settings, now),
+                }
+            }
+            MapType::L4 => self.feed.l4.graph(&self.view.settings),
+        };
         self.layout.sync(&self.graph);
+        self.computed_for = Some((rev, self.view.clone()));
+        self.computed += 1;
         self.dirty = true;
     }
 
-    /// Advances the layout `steps` times; true when anything moved.
-    pub fn step_layout(&mut self, steps: usize) -> bool {
-        let mut moved = false;
-        for _ in 0..steps {
-            if !self.layout.is_running() {
-                break;
-            }
-            moved |= self.layout.step(&self.graph) > 0.0;
-        }
-        moved
+    /// Advances the layout by at most `ticks` ticks; true while it moves.
+    pub fn step_layout(&mut self, ticks: usize) -> bool {
+        self.layout.step(ticks)
+    }
+
+    /// Node positions aligned with `graph.nodes`.
+    pub fn positions(&self) -> Vec<Point> {
+        self.layout
+            .positions_for(&self.graph)
+            .into_iter()
+            .map(Point::from)
+            .collect()
     }
 
     /// Fits the camera to the graph in a `w` × `h` viewport.
     pub fn fit(&mut self, w: f64, h: f64) {
-        if let Some((lo, hi)) = bounds(&self.layout.positions(&self.graph)) {
+        if let Some((lo, hi)) = bounds(&self.positions()) {
             self.camera.fit(lo, hi, w, h, 70.0);
         }
     }
 
+    /// Unpins every node and lets the layout move again.
+    pub fn unpin_all(&mut self) {
+        let _ = self.layout.restore_pins(&[]);
+        self.view.pins.clear();
+        self.layout.reheat(0.3);
+    }
+
     pub fn status(&self) -> StatusView {
-        let c = self.store.counters();
+        let c = self.feed.counters();
         StatusView {
             state: self.conn,
             relay_url: self.relay_url.clone(),
-            probes: self.store.probes().iter().cloned().collect(),
+            probes: self.feed.probes().iter().cloned().collect(),
             entries: c.entries_received,
             entries_per_s: self.entries_per_s,
+            stored: self.feed.l7.len(),
             dropped_batches: c.relay_dropped_batches,
             dropped_bytes: c.relay_dropped_bytes,
             decode_errors: c.decode_errors,
-            overflow: c.identity_overflow + c.pair_overflow + c.probe_overflow + c.bad_peer_index,
-            last_error: self.store.last_error().map(str::to_string),
+            overflow: self.feed.overflow(),
+            last_error: self.feed.last_error().map(str::to_string),
             nodes: self.graph.nodes.len(),
             edges: self.graph.edges.len(),
             paused: self.paused,
             filter_error: self.filter_error.clone(),
             filter_eval_errors: self.filter_eval_errors.get(),
-            entries_shown: c.entries_shown,
+            matched: self.graph.matched,
             retry_in_ms: self.retry_in_ms,
+            computed: self.computed,
         }
     }
 
     pub fn table(&self) -> TableView {
         let g = &self.graph;
         let name = |i: usize| g.nodes.get(i).map(|n| n.label.clone()).unwrap_or_default();
-        let cumulative = self.view.cumulative;
         let nodes: Vec<NodeRow> = g
             .nodes
             .iter()
             .take(TABLE_MAX_ROWS)
-            .map(|n| NodeRow {
-                label: n.label.clone(),
-                kind: n.kind.clone(),
-                namespace: n.namespace.clone(),
-                node: n.node.clone(),
-                bytes_in: n.bytes_in,
-                bytes_out: n.bytes_out,
-                entries: n.entries,
-            })
+            .map(NodeRow::of)
             .collect();
         let edges: Vec<EdgeRow> = g
             .edges
             .iter()
             .take(TABLE_MAX_ROWS)
             .map(|e| EdgeRow {
-                src: name(e.src),
-                dst: name(e.dst),
-                protocol: e.protocol.name().to_string(),
+                key: e.key.clone(),
+                src: name(e.source),
+                dst: name(e.target),
+                protocol: e.protocol.map_or("L4".to_string(), |p| match p.name() {
+                    "unknown" => p.0.to_string(),
+                    n => n.to_string(),
+                }),
                 bytes: e.bytes,
+                request_bytes: e.request_bytes,
+                response_bytes: e.response_bytes,
                 entries: e.entries,
                 errors: e.errors,
-                shown: metric_label(
-                    e.value(cumulative),
-                    self.view.metric,
-                    self.view.map,
-                    cumulative,
-                ),
+                value: e.value,
+                shown: self.view.settings.format_value(e.value),
                 bytes_text: human_bytes(e.bytes as f64),
+                latency_us: e.latency.map(|l| (l.p50_us, l.p95_us, l.p99_us)),
             })
             .collect();
         let left_out = g.nodes.len().saturating_sub(TABLE_MAX_ROWS)
@@ -316,15 +400,15 @@ impl Session {
     }
 
     pub fn legend(&self) -> LegendView {
+        let l = self.graph.legend();
+        let line = |i: &wiremap_model::LegendItem| LegendLine {
+            name: i.name.clone(),
+            hidden: i.hidden,
+        };
         LegendView {
-            namespaces: self.graph.namespaces.clone(),
-            nodes: self.graph.node_names.clone(),
-            protocols: self
-                .graph
-                .protocols
-                .iter()
-                .map(|p| p.name().to_string())
-                .collect(),
+            namespaces: l.namespaces.iter().map(line).collect(),
+            nodes: l.nodes.iter().map(line).collect(),
+            protocols: l.protocols.iter().map(|(p, i)| (*p, line(i))).collect(),
         }
     }
 }

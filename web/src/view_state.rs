@@ -1,8 +1,9 @@
-//! What the user chose to see: map type, metric, grouping, toggles, filter,
-//! hidden legend items. It lives in the URL so a link or an iframe
-//! reproduces the view.
+//! What the user chose to see: map type, the model's [`ViewSettings`]
+//! (grouping, metric, toggles, hidden legend items), the display filter,
+//! pins. It lives in the URL so a link or an iframe reproduces the view.
 
-use std::collections::BTreeSet;
+use wiremap_model::{Grouping, LegendFilter, Metric, Pin, Toggle, ViewSettings, PIN_CAP};
+use wiremap_wire::Protocol;
 
 use crate::query;
 
@@ -13,24 +14,6 @@ pub enum MapType {
     L4,
     /// Targeted workloads: dissected L7 entries.
     L7,
-}
-
-/// What edge width and labels measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Metric {
-    /// Bytes (per second unless cumulative).
-    Bandwidth,
-    /// Entries (L7) or packets (L4) per second.
-    Throughput,
-}
-
-/// What one node of the map stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Grouping {
-    Namespace,
-    Node,
-    PodService,
-    Workload,
 }
 
 impl MapType {
@@ -47,70 +30,41 @@ impl MapType {
             MapType::L7 => "Targeted Workloads Only (L7)",
         }
     }
-}
-
-impl Metric {
-    pub const ALL: [Metric; 2] = [Metric::Bandwidth, Metric::Throughput];
-    pub fn code(self) -> &'static str {
-        match self {
-            Metric::Bandwidth => "bandwidth",
-            Metric::Throughput => "throughput",
-        }
-    }
-    pub fn title(self) -> &'static str {
-        match self {
-            Metric::Bandwidth => "Bandwidth",
-            Metric::Throughput => "Throughput",
-        }
+    pub fn from_code(code: &str) -> Option<MapType> {
+        Self::ALL.into_iter().find(|m| m.code() == code)
     }
 }
 
-impl Grouping {
-    pub const ALL: [Grouping; 4] = [
-        Grouping::Namespace,
-        Grouping::Node,
-        Grouping::PodService,
-        Grouping::Workload,
-    ];
-    pub fn code(self) -> &'static str {
-        match self {
-            Grouping::Namespace => "namespace",
-            Grouping::Node => "node",
-            Grouping::PodService => "pod",
-            Grouping::Workload => "workload",
-        }
-    }
-    pub fn title(self) -> &'static str {
-        match self {
-            Grouping::Namespace => "Namespace",
-            Grouping::Node => "Node",
-            Grouping::PodService => "Pod / Service",
-            Grouping::Workload => "Workload",
-        }
+/// Title of a metric in the settings dialog.
+pub fn metric_title(m: Metric) -> &'static str {
+    match m {
+        Metric::Bandwidth => "Bandwidth",
+        Metric::Throughput => "Throughput",
     }
 }
 
-fn from_code<T: Copy>(all: &[T], code: &str, f: impl Fn(T) -> &'static str) -> Option<T> {
-    all.iter().copied().find(|v| f(*v) == code)
+/// Title of a grouping in the settings dialog.
+pub fn grouping_title(g: Grouping) -> &'static str {
+    match g {
+        Grouping::Namespace => "Namespace",
+        Grouping::Node => "Node",
+        Grouping::PodService => "Pod / Service",
+        Grouping::Workload => "Workload",
+    }
 }
 
 /// The whole view a tab shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViewState {
     pub map: MapType,
-    pub metric: Metric,
-    pub grouping: Grouping,
-    /// Edge labels and widths show bandwidth at all.
+    /// What the model computes: grouping, metric, cumulative, sizes, hidden.
+    pub settings: ViewSettings,
+    /// Edge labels and widths show the metric at all.
     pub show_bandwidth: bool,
-    /// Totals since the tab connected instead of rates.
-    pub cumulative: bool,
-    pub include_request: bool,
-    pub include_response: bool,
     /// The applied KFL2 display filter (L7 only).
     pub filter: String,
-    pub hidden_namespaces: BTreeSet<String>,
-    pub hidden_nodes: BTreeSet<String>,
-    pub hidden_protocols: BTreeSet<String>,
+    /// Nodes the user dragged into place (by node key).
+    pub pins: Vec<Pin>,
     /// Only the map, for iframes in portals.
     pub embed: bool,
     /// The `?relay=` override, carried along unchanged.
@@ -121,16 +75,10 @@ impl Default for ViewState {
     fn default() -> Self {
         ViewState {
             map: MapType::L7,
-            metric: Metric::Bandwidth,
-            grouping: Grouping::PodService,
+            settings: ViewSettings::default(),
             show_bandwidth: true,
-            cumulative: false,
-            include_request: true,
-            include_response: true,
             filter: String::new(),
-            hidden_namespaces: BTreeSet::new(),
-            hidden_nodes: BTreeSet::new(),
-            hidden_protocols: BTreeSet::new(),
+            pins: Vec::new(),
             embed: false,
             relay: None,
         }
@@ -141,12 +89,60 @@ fn flag(v: &str) -> bool {
     matches!(v, "1" | "true" | "yes" | "on")
 }
 
-fn list(v: &str) -> BTreeSet<String> {
-    v.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+/// Marks "every item hidden" in a legend list; the items after it are the
+/// ones shown again.
+const ALL_HIDDEN: &str = "*";
+
+fn toggle_from_list<K: Ord + Clone>(v: &str, parse: impl Fn(&str) -> Option<K>) -> Toggle<K> {
+    let mut items = v.split(',').map(str::trim).filter(|s| !s.is_empty());
+    let mut first = items.next();
+    let all = first == Some(ALL_HIDDEN);
+    if all {
+        first = None;
+    }
+    Toggle::from_parts(all, first.into_iter().chain(items).filter_map(parse))
+}
+
+fn toggle_to_list<K: Ord + Clone>(t: &Toggle<K>, show: impl Fn(&K) -> String) -> String {
+    let (all, items) = t.parts();
+    let mut out: Vec<String> = Vec::new();
+    if all {
+        out.push(ALL_HIDDEN.to_string());
+    }
+    out.extend(items.map(show));
+    out.join(",")
+}
+
+fn protocol_from_name(s: &str) -> Option<Protocol> {
+    Protocol::from_name(s).or_else(|| s.parse::<u8>().ok().map(Protocol))
+}
+
+fn protocol_name(p: &Protocol) -> String {
+    match p.name() {
+        "unknown" => p.0.to_string(),
+        n => n.to_string(),
+    }
+}
+
+/// `key@x@y|key@x@y`: keys may hold anything but the separators' last use.
+fn pins_from(v: &str) -> Vec<Pin> {
+    v.split('|')
+        .filter_map(|p| {
+            let mut it = p.rsplitn(3, '@');
+            let y = it.next()?.parse::<f64>().ok()?;
+            let x = it.next()?.parse::<f64>().ok()?;
+            let key = it.next()?.to_string();
+            (x.is_finite() && y.is_finite() && !key.is_empty()).then_some(Pin { key, x, y })
+        })
+        .take(PIN_CAP)
         .collect()
+}
+
+fn pins_to(pins: &[Pin]) -> String {
+    pins.iter()
+        .map(|p| format!("{}@{:.1}@{:.1}", p.key, p.x, p.y))
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 impl ViewState {
@@ -155,22 +151,21 @@ impl ViewState {
     pub fn from_query(q: &str) -> ViewState {
         let mut s = ViewState::default();
         for (k, v) in query::parse(q) {
+            let set = &mut s.settings;
             match k.as_str() {
-                "map" => s.map = from_code(&MapType::ALL, &v, MapType::code).unwrap_or(s.map),
-                "metric" => {
-                    s.metric = from_code(&Metric::ALL, &v, Metric::code).unwrap_or(s.metric)
-                }
-                "group" => {
-                    s.grouping = from_code(&Grouping::ALL, &v, Grouping::code).unwrap_or(s.grouping)
-                }
+                "map" => s.map = MapType::from_code(&v).unwrap_or(s.map),
+                "metric" => set.metric = Metric::from_name(&v).unwrap_or(set.metric),
+                "group" => set.grouping = Grouping::from_name(&v).unwrap_or(set.grouping),
                 "bw" => s.show_bandwidth = flag(&v),
-                "cumulative" => s.cumulative = flag(&v),
-                "req" => s.include_request = flag(&v),
-                "resp" => s.include_response = flag(&v),
+                "cumulative" => set.cumulative = flag(&v),
+                "req" => set.include_request = flag(&v),
+                "resp" => set.include_response = flag(&v),
+                "external" => set.collapse_external = flag(&v),
                 "filter" => s.filter = v,
-                "hide_ns" => s.hidden_namespaces = list(&v),
-                "hide_node" => s.hidden_nodes = list(&v),
-                "hide_proto" => s.hidden_protocols = list(&v),
+                "hide_ns" => set.hidden.namespaces = toggle_from_list(&v, |x| Some(x.to_string())),
+                "hide_node" => set.hidden.nodes = toggle_from_list(&v, |x| Some(x.to_string())),
+                "hide_proto" => set.hidden.protocols = toggle_from_list(&v, protocol_from_name),
+                "pins" => s.pins = pins_from(&v),
                 "embed" => s.embed = flag(&v),
                 "relay" => s.relay = Some(v).filter(|r| !r.is_empty()),
                 _ => {}
@@ -182,42 +177,49 @@ impl ViewState {
     /// The query string (without `?`) for this view; defaults are left out.
     pub fn to_query(&self) -> String {
         let d = ViewState::default();
+        let (set, ds) = (&self.settings, &d.settings);
         let mut p: Vec<(String, String)> = Vec::new();
         let mut put = |k: &str, v: String| p.push((k.to_string(), v));
         let b = |v: bool| if v { "1".to_string() } else { "0".to_string() };
         if self.map != d.map {
             put("map", self.map.code().into());
         }
-        if self.metric != d.metric {
-            put("metric", self.metric.code().into());
+        if set.metric != ds.metric {
+            put("metric", set.metric.name().into());
         }
-        if self.grouping != d.grouping {
-            put("group", self.grouping.code().into());
+        if set.grouping != ds.grouping {
+            put("group", set.grouping.name().into());
         }
         if self.show_bandwidth != d.show_bandwidth {
             put("bw", b(self.show_bandwidth));
         }
-        if self.cumulative != d.cumulative {
-            put("cumulative", b(self.cumulative));
+        if set.cumulative != ds.cumulative {
+            put("cumulative", b(set.cumulative));
         }
-        if self.include_request != d.include_request {
-            put("req", b(self.include_request));
+        if set.include_request != ds.include_request {
+            put("req", b(set.include_request));
         }
-        if self.include_response != d.include_response {
-            put("resp", b(self.include_response));
+        if set.include_response != ds.include_response {
+            put("resp", b(set.include_response));
+        }
+        if set.collapse_external != ds.collapse_external {
+            put("external", b(set.collapse_external));
         }
         if !self.filter.is_empty() {
             put("filter", self.filter.clone());
         }
-        let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(",");
-        if !self.hidden_namespaces.is_empty() {
-            put("hide_ns", join(&self.hidden_namespaces));
+        let h = &set.hidden;
+        if !h.namespaces.is_default() {
+            put("hide_ns", toggle_to_list(&h.namespaces, String::clone));
         }
-        if !self.hidden_nodes.is_empty() {
-            put("hide_node", join(&self.hidden_nodes));
+        if !h.nodes.is_default() {
+            put("hide_node", toggle_to_list(&h.nodes, String::clone));
         }
-        if !self.hidden_protocols.is_empty() {
-            put("hide_proto", join(&self.hidden_protocols));
+        if !h.protocols.is_default() {
+            put("hide_proto", toggle_to_list(&h.protocols, protocol_name));
+        }
+        if !self.pins.is_empty() {
+            put("pins", pins_to(&self.pins));
         }
         if self.embed {
             put("embed", "1".into());
@@ -230,16 +232,12 @@ impl ViewState {
 
     /// Legend "Reset": everything visible again.
     pub fn show_all(&mut self) {
-        self.hidden_namespaces.clear();
-        self.hidden_nodes.clear();
-        self.hidden_protocols.clear();
+        self.settings.hidden = LegendFilter::default();
     }
-}
 
-/// Flips membership of `item` in `set` (legend click).
-pub fn toggle(set: &mut BTreeSet<String>, item: &str) {
-    if !set.remove(item) {
-        set.insert(item.to_string());
+    /// Legend "Hide all": every namespace, node and protocol, present or future.
+    pub fn hide_all(&mut self) {
+        self.settings.hidden.hide_all();
     }
 }
 
@@ -262,20 +260,31 @@ impl LegendKind {
 }
 
 impl ViewState {
-    /// The hidden items of one legend kind.
-    pub fn hidden(&self, k: LegendKind) -> &BTreeSet<String> {
-        match k {
-            LegendKind::Namespace => &self.hidden_namespaces,
-            LegendKind::Node => &self.hidden_nodes,
-            LegendKind::Protocol => &self.hidden_protocols,
+    /// Is the legend item hidden? Protocol items are KFL2 names or codes.
+    pub fn is_hidden(&self, kind: LegendKind, item: &str) -> bool {
+        let h = &self.settings.hidden;
+        match kind {
+            LegendKind::Namespace => h.namespaces.is_hidden(item),
+            LegendKind::Node => h.nodes.is_hidden(item),
+            LegendKind::Protocol => protocol_from_name(item)
+                .or_else(|| item.strip_prefix("protocol ").and_then(protocol_from_name))
+                .is_some_and(|p| h.protocols.is_hidden(&p)),
         }
     }
 
-    pub fn hidden_mut(&mut self, k: LegendKind) -> &mut BTreeSet<String> {
-        match k {
-            LegendKind::Namespace => &mut self.hidden_namespaces,
-            LegendKind::Node => &mut self.hidden_nodes,
-            LegendKind::Protocol => &mut self.hidden_protocols,
+    /// Legend click: flips one item.
+    pub fn toggle_hidden(&mut self, kind: LegendKind, item: &str) {
+        let h = &mut self.settings.hidden;
+        match kind {
+            LegendKind::Namespace => h.toggle_namespace(item),
+            LegendKind::Node => h.toggle_node(item),
+            LegendKind::Protocol => {
+                if let Some(p) = protocol_from_name(item)
+                    .or_else(|| item.strip_prefix("protocol ").and_then(protocol_from_name))
+                {
+                    h.toggle_protocol(p);
+                }
+            }
         }
     }
 }

@@ -1,16 +1,10 @@
 //! The filter bar's logic against the real KFL2 engine and schema.
 
-mod fixtures;
-
-use fixtures::*;
 use wasm_bindgen_test::*;
 use wiremap_web::filter_edit::{
     append_clause, apply_completion, byte_to_utf16, check, complete, quote, utf16_to_byte, word_at,
     Check, History, HISTORY_CAP,
 };
-use wiremap_web::session::Session;
-use wiremap_web::view_state::ViewState;
-use wiremap_wire::Protocol;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -87,42 +81,4 @@ fn history_is_bounded_newest_first_without_repeats() {
     assert_eq!(h.len(), HISTORY_CAP);
     assert_eq!(h.get(0), Some("id == 55"));
     assert_eq!(h.items().filter(|x| *x == "id == 55").count(), 1);
-}
-
-#[wasm_bindgen_test]
-fn session_applies_the_view_filter_to_the_map() {
-    let mut s = Session::new(ViewState::default(), "ws://t/ws".into());
-    let ids = vec![
-        pod("web", "shop", "n1", 1),
-        pod("db", "shop", "n1", 2),
-        pod("dns", "kube-system", "n1", 3),
-    ];
-    s.store.ingest_bytes(&l7_frame(
-        "n1",
-        1,
-        ids,
-        vec![
-            entry(1, 0, 1, Protocol::HTTP, 10, 10),
-            entry(2, 0, 2, Protocol::DNS, 5, 5),
-        ],
-    ));
-    s.set_view(ViewState::default(), 0.0);
-    assert_eq!(s.table().edges.len(), 2);
-    let v = ViewState {
-        filter: "dns".into(),
-        ..ViewState::default()
-    };
-    s.set_view(v, 100.0);
-    let t = s.table();
-    assert_eq!(t.edges.len(), 1);
-    assert_eq!(t.edges[0].protocol, "DNS");
-    assert_eq!(s.status().entries_shown, 1);
-    // A broken filter is reported and filters nothing.
-    let v = ViewState {
-        filter: "dns &&".into(),
-        ..ViewState::default()
-    };
-    s.set_view(v, 200.0);
-    assert!(s.status().filter_error.is_some());
-    assert_eq!(s.table().edges.len(), 2);
 }

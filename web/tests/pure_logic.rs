@@ -1,27 +1,16 @@
-//! Units, URL state, backoff, rates, layout, camera and geometry.
+//! URL state, backoff, camera and geometry (units, rates and layout are
+//! the model's, tested natively there).
 
 use wasm_bindgen_test::*;
+use wiremap_model::{Grouping, Metric, ViewSettings};
 use wiremap_web::backoff::{Backoff, BACKOFF_MAX_MS, BACKOFF_MIN_MS};
 use wiremap_web::camera::Camera;
-use wiremap_web::geometry::{curve, pick};
-use wiremap_web::layout::{bounds, Point};
+use wiremap_web::geometry::{bounds, curve, pick, Point};
 use wiremap_web::query;
-use wiremap_web::rates::{RateTracker, RATE_WINDOW_MS};
 use wiremap_web::relay_url::relay_ws_url;
-use wiremap_web::units::{human_bytes, human_rate};
-use wiremap_web::view_state::{Grouping, MapType, Metric, ViewState};
+use wiremap_web::view_state::{LegendKind, MapType, ViewState};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-#[wasm_bindgen_test]
-fn human_units_match_kubeshark_labels() {
-    assert_eq!(human_rate(52_000.0), "52.00 kB/s");
-    assert_eq!(human_rate(991.84), "991.84 B/s");
-    assert_eq!(human_rate(1_100.0), "1.10 kB/s");
-    assert_eq!(human_bytes(5_600_000.0), "5.60 MB");
-    assert_eq!(human_bytes(f64::NAN), "0.00 B");
-    assert_eq!(human_bytes(-5.0), "0.00 B");
-}
 
 #[wasm_bindgen_test]
 fn relay_url_is_same_origin_unless_overridden() {
@@ -64,20 +53,33 @@ fn backoff_doubles_up_to_the_cap_and_resets() {
 fn view_state_round_trips_through_the_url() {
     let mut v = ViewState {
         map: MapType::L4,
-        metric: Metric::Throughput,
-        grouping: Grouping::Namespace,
-        cumulative: true,
-        include_request: false,
+        settings: ViewSettings {
+            metric: Metric::Throughput,
+            grouping: Grouping::Namespace,
+            cumulative: true,
+            include_request: false,
+            collapse_external: true,
+            ..ViewSettings::default()
+        },
         filter: "http && response.status == 500 & x".into(),
         embed: true,
         relay: Some("ws://127.0.0.1:1/ws".into()),
         ..ViewState::default()
     };
-    v.hidden_namespaces.insert("kube-system".into());
-    v.hidden_protocols.insert("HTTP/2".into());
+    v.toggle_hidden(LegendKind::Namespace, "kube-system");
+    v.toggle_hidden(LegendKind::Protocol, "HTTP/2");
+    v.toggle_hidden(LegendKind::Node, "node-b");
     let q = v.to_query();
     assert_eq!(ViewState::from_query(&q), v);
     assert_eq!(ViewState::from_query(&format!("?{q}")), v);
+    // "Hide all" then show one again: items that appear later stay hidden.
+    let mut h = ViewState::default();
+    h.hide_all();
+    h.toggle_hidden(LegendKind::Namespace, "shop");
+    let back = ViewState::from_query(&h.to_query());
+    assert_eq!(back, h);
+    assert!(back.is_hidden(LegendKind::Namespace, "later"));
+    assert!(!back.is_hidden(LegendKind::Namespace, "shop"));
     assert_eq!(ViewState::default().to_query(), "");
     // Garbage keeps defaults.
     let g = ViewState::from_query("?map=l9&group=%ZZ&&=&bw");
@@ -91,26 +93,6 @@ fn query_decoding_survives_bad_escapes() {
     assert_eq!(query::decode("%e2%82%ac+x"), "€ x");
     assert_eq!(query::decode("%ff"), "\u{fffd}");
     assert_eq!(query::decode(&query::encode("a&b=c d/é")), "a&b=c d/é");
-}
-
-#[wasm_bindgen_test]
-fn rate_is_the_slope_over_the_window() {
-    let mut r = RateTracker::new();
-    let mut last = 0.0;
-    for i in 0..20 {
-        let t = f64::from(i) * 500.0;
-        last = r.observe("k", t, f64::from(i) * 1_000.0);
-    }
-    // 1000 bytes per 500 ms.
-    assert!((last - 2_000.0).abs() < 1e-6, "{last}");
-    // Flat total: rate reaches zero once the window has passed.
-    let mut flat = 1.0;
-    for i in 0..=((RATE_WINDOW_MS / 500.0) as i32 + 1) {
-        flat = r.observe("k", 10_000.0 + f64::from(i) * 500.0, 19_000.0);
-    }
-    assert_eq!(flat, 0.0);
-    // A total going down (restart) never gives a negative rate.
-    assert!(r.observe("k", 20_000.0, 10.0) >= 0.0);
 }
 
 #[wasm_bindgen_test]

@@ -45,6 +45,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod data_clock;
 mod error;
 mod fx_hash;
 mod graph;
@@ -55,11 +56,12 @@ mod l7_map;
 mod latency_sketch;
 mod layout;
 mod legend;
-mod quadtree;
+pub mod quadtree;
 mod settings;
 mod store;
 mod units;
 
+pub use data_clock::DataClock;
 pub use error::ModelError;
 pub use graph::{HiddenStats, MapEdge, MapGraph, MapNode};
 pub use grouping::{Grouping, NodeKind};

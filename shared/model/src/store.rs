@@ -236,6 +236,20 @@ impl L7Store {
         self.generation
     }
 
+    /// The newest entry timestamp held (µs), if any entry is held.
+    pub fn newest_timestamp_us(&self) -> Option<i64> {
+        self.chunks
+            .iter()
+            .filter(|c| !c.entries.is_empty())
+            .map(|c| c.max_ts)
+            .max()
+    }
+
+    /// The capturing node's name of every stored entry is one of these.
+    pub fn node_names(&self) -> &[String] {
+        &self.nodes
+    }
+
     /// Every stored entry, oldest first, with its peers resolved.
     pub fn iter(&self) -> impl Iterator<Item = EntryView<'_>> + '_ {
         self.chunks

@@ -49,13 +49,13 @@ fn on_conn_event(s: &mut Session, ev: ConnEvent) {
         ConnEvent::Open => {
             s.conn = ConnState::Connected;
             s.retry_in_ms = None;
-            s.store.connection_opened();
+            s.feed.connection_opened();
         }
-        ConnEvent::Message(bytes) => s.store.ingest_bytes(&bytes),
+        ConnEvent::Message(bytes) => s.feed.ingest_bytes(&bytes, wall_us()),
         ConnEvent::Closed { retry_ms, .. } => {
             s.conn = ConnState::Closed;
             s.retry_in_ms = Some(retry_ms);
-            s.store.connection_closed();
+            s.feed.connection_closed();
         }
     }
 }
@@ -96,10 +96,7 @@ pub fn App() -> impl IntoView {
 
     set_interval(
         move || {
-            ctx.with_session(|s| {
-                s.wall_us = wall_us();
-                s.tick(now_ms());
-            });
+            ctx.with_session(|s| s.tick(now_ms(), wall_us()));
             ctx.publish();
         },
         TICK,
@@ -108,10 +105,7 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         let v = ctx.view.get();
         replace_url(&v);
-        ctx.with_session(|s| {
-            s.wall_us = wall_us();
-            s.set_view(v, now_ms());
-        });
+        ctx.with_session(|s| s.set_view(v, wall_us()));
         ctx.publish();
     });
 
@@ -128,7 +122,7 @@ pub fn App() -> impl IntoView {
         })
     };
     let export_json = move |_| {
-        let text = ctx.with_session(|s| graph_json(&s.graph));
+        let text = ctx.with_session(|s| graph_json(&s.graph, s.view.map.code()));
         let _ = download_text(&text, "application/json", "wiremap-graph.json");
     };
     let export_png = move |_| {

@@ -24,7 +24,7 @@ pub fn CaptureDialog(ctx: Ctx) -> impl IntoView {
     // Fill the form with the relay's current filter when opened.
     Effect::new(move |_| {
         if ctx.show_capture.get() {
-            let current = ctx.with_session(|s| s.store.capture_filter().cloned());
+            let current = ctx.with_session(|s| s.feed.capture_filter().cloned());
             if let Some(f) = current {
                 regex.set(f.pod_regex);
                 namespaces.set(f.namespaces.join(", "));

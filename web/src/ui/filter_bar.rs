@@ -184,7 +184,7 @@ pub fn FilterBar(ctx: Ctx) -> impl IntoView {
             <button id="kfl-clear" on:click=move |_| { text.set(String::new()); ctx.view.update(|v| v.filter.clear()); }>"Clear"</button>
             <span class="hint" class:gone=move || !l4()>"The L4 map ignores display filters."</span>
             <span class="hint" class:gone=move || ctx.view.with(|v| v.filter.is_empty()) || l4()>
-                {move || ctx.status.with(|s| format!("{} of {} entries match", s.entries_shown, s.entries))}
+                {move || ctx.status.with(|s| format!("{} of {} stored entries match", s.matched, s.stored))}
             </span>
         </div>
     }

@@ -1,50 +1,43 @@
 //! The legend: namespaces (colours), nodes and protocols; click to hide or
-//! show, "Hide all", "Reset". Hidden items stay listed, dimmed.
+//! show, "Hide all", "Reset". Hidden items stay listed, dimmed. The items
+//! and their hidden state come from the model's legend.
 
 use leptos::prelude::*;
 
 use super::Ctx;
-use crate::graph::NO_NAMESPACE;
 use crate::palette::{namespace_colour, protocol_colour};
-use crate::view_state::{toggle, LegendKind, MapType, ViewState};
+use crate::session::LegendLine;
+use crate::view_state::{LegendKind, MapType, ViewState};
 
-fn chip(ctx: Ctx, kind: LegendKind, item: String, colour: Option<&'static str>) -> impl IntoView {
-    let label = if item == NO_NAMESPACE {
-        "no namespace".to_string()
-    } else {
-        item.clone()
-    };
-    let probe = item.clone();
-    let probe2 = item.clone();
-    let hidden = move || ctx.view.with(|v| v.hidden(kind).contains(&probe));
-    let hidden2 = move || ctx.view.with(|v| v.hidden(kind).contains(&probe2));
+fn chip(
+    ctx: Ctx,
+    kind: LegendKind,
+    line: LegendLine,
+    colour: Option<&'static str>,
+) -> impl IntoView {
     let dot = colour.map(|c| view! { <span class="dot" style:background-color=c></span> });
+    let item = line.name.clone();
+    let name = line.name.clone();
+    let data_item = line.name;
     view! {
         <button
             class="chip"
             data-legend=kind.code()
-            data-item=item.clone()
-            class:dimmed=hidden
-            aria-pressed=move || if hidden2() { "false" } else { "true" }
-            on:click=move |_| ctx.view.update(|v| toggle(v.hidden_mut(kind), &item))
+            data-item=data_item
+            data-hidden=line.hidden.to_string()
+            class:dimmed=line.hidden
+            aria-pressed=if line.hidden { "false" } else { "true" }
+            on:click=move |_| ctx.view.update(|v| v.toggle_hidden(kind, &item))
         >
             {dot}
-            {label}
+            {name}
         </button>
     }
 }
 
 #[component]
 pub fn Legend(ctx: Ctx) -> impl IntoView {
-    let hide_all = move |_| {
-        let lg = ctx.legend.get_untracked();
-        ctx.view.update(|v| {
-            v.hidden_namespaces = lg.namespaces.iter().cloned().collect();
-            if v.map == MapType::L7 {
-                v.hidden_protocols = lg.protocols.iter().cloned().collect();
-            }
-        });
-    };
+    let hide_all = move |_| ctx.view.update(ViewState::hide_all);
     let reset = move |_| ctx.view.update(ViewState::show_all);
     view! {
         <section id="legend" class="panel legend" class:gone=move || !ctx.show_legend.get() aria-label="Legend">
@@ -60,7 +53,7 @@ pub fn Legend(ctx: Ctx) -> impl IntoView {
                         .namespaces
                         .into_iter()
                         .map(|ns| {
-                            let c = namespace_colour(if ns == NO_NAMESPACE { "" } else { &ns });
+                            let c = namespace_colour(&ns.name);
                             chip(ctx, LegendKind::Namespace, ns, Some(c))
                         })
                         .collect_view()
@@ -82,12 +75,7 @@ pub fn Legend(ctx: Ctx) -> impl IntoView {
                         .get()
                         .protocols
                         .into_iter()
-                        .map(|p| {
-                            let c = wiremap_wire::Protocol::from_name(&p)
-                                .map(protocol_colour)
-                                .unwrap_or(crate::palette::NEUTRAL_EDGE);
-                            chip(ctx, LegendKind::Protocol, p, Some(c))
-                        })
+                        .map(|(p, line)| chip(ctx, LegendKind::Protocol, line, Some(protocol_colour(p))))
                         .collect_view()
                 }}
             </div>

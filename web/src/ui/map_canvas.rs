@@ -4,12 +4,12 @@
 use leptos::prelude::*;
 
 use super::Ctx;
-use crate::geometry::{pick, radii};
-use crate::layout::Point;
+use crate::geometry::{pick, radii, Point};
 use crate::render::{draw, Frame, DARK, LIGHT};
 use crate::session::{Drag, NodeRow};
 
-/// Layout steps per animation frame.
+/// Layout ticks per animation frame at most (the model's layout is
+/// incremental, so a frame's budget stays small).
 pub const STEPS_PER_FRAME: usize = 2;
 
 fn prefers_dark() -> bool {
@@ -52,11 +52,8 @@ fn paint(ctx: Ctx) {
         else {
             return;
         };
-        let positions = s.layout.positions(&s.graph);
-        let selected = s
-            .selected
-            .as_ref()
-            .and_then(|l| s.graph.nodes.iter().position(|n| &n.label == l));
+        let positions = s.positions();
+        let selected = s.selected.as_ref().and_then(|k| s.graph.node_index(k));
         draw(
             &c2d,
             &Frame {
@@ -96,24 +93,14 @@ pub fn MapCanvas(ctx: Ctx) -> impl IntoView {
         let row = ctx.with_session(|s| {
             let (w, h) = s.viewport;
             let world = s.camera.to_world(p, w, h);
-            let pos = s.layout.positions(&s.graph);
+            let pos = s.positions();
             let hit = pick(&pos, &radii(&s.graph), world, 4.0 / s.camera.scale);
             s.dirty = true;
             match hit.and_then(|i| s.graph.nodes.get(i)) {
                 Some(n) => {
-                    s.drag = Drag::Node {
-                        label: n.label.clone(),
-                    };
-                    s.selected = Some(n.label.clone());
-                    Some(NodeRow {
-                        label: n.label.clone(),
-                        kind: n.kind.clone(),
-                        namespace: n.namespace.clone(),
-                        node: n.node.clone(),
-                        bytes_in: n.bytes_in,
-                        bytes_out: n.bytes_out,
-                        entries: n.entries,
-                    })
+                    s.drag = Drag::Node { key: n.key.clone() };
+                    s.selected = Some(n.key.clone());
+                    Some(NodeRow::of(n))
                 }
                 None => {
                     s.drag = Drag::Pan { last: p };
@@ -136,17 +123,28 @@ pub fn MapCanvas(ctx: Ctx) -> impl IntoView {
                     s.auto_fit = false;
                     s.dirty = true;
                 }
-                Drag::Node { label } => {
+                Drag::Node { key } => {
                     let world = s.camera.to_world(p, w, h);
-                    s.layout.pin(&label, world);
-                    s.layout.reheat(0.2);
-                    s.auto_fit = false;
-                    s.dirty = true;
+                    if s.layout.pin(&key, world.x, world.y).is_ok() {
+                        s.auto_fit = false;
+                        s.dirty = true;
+                    }
                 }
             }
         });
     };
-    let up = move |_| ctx.with_session(|s| s.drag = Drag::None);
+    // A drag that pinned a node puts the pins into the view (and the URL).
+    let up = move |_| {
+        let pins = ctx.with_session(|s| {
+            let was_node = matches!(s.drag, Drag::Node { .. });
+            s.drag = Drag::None;
+            let pins = s.layout.pins();
+            (was_node && pins != s.view.pins).then_some(pins)
+        });
+        if let Some(pins) = pins {
+            ctx.view.update(|v| v.pins = pins);
+        }
+    };
     let wheel = move |e: web_sys::WheelEvent| {
         e.prevent_default();
         let p = Point {
@@ -181,7 +179,7 @@ pub fn MapCanvas(ctx: Ctx) -> impl IntoView {
                 "ArrowUp" => s.camera.pan(0.0, 40.0),
                 "ArrowDown" => s.camera.pan(0.0, -40.0),
                 "f" | "0" => s.auto_fit = true,
-                "u" => s.layout.unpin_all(),
+                "u" => s.unpin_all(),
                 _ => return,
             }
             if !matches!(e.key().as_str(), "f" | "0") {

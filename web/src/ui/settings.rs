@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 
 use super::Ctx;
-use crate::view_state::{Grouping, MapType, Metric, ViewState};
+use wiremap_model::{Grouping, Metric};
+
+use crate::view_state::{grouping_title, metric_title, MapType, ViewState};
 
 fn checkbox(
     ctx: Ctx,
@@ -45,13 +47,13 @@ pub fn Settings(ctx: Ctx) -> impl IntoView {
             }
         })
         .collect_view();
-    let metrics = Metric::ALL
+    let metrics = [Metric::Bandwidth, Metric::Throughput]
         .into_iter()
-        .map(|m| view! { <option value=m.code()>{m.title()}</option> })
+        .map(|m| view! { <option value=m.name()>{metric_title(m)}</option> })
         .collect_view();
     let groupings = Grouping::ALL
         .into_iter()
-        .map(|g| view! { <option value=g.code()>{g.title()}</option> })
+        .map(|g| view! { <option value=g.name()>{grouping_title(g)}</option> })
         .collect_view();
     view! {
         <section
@@ -74,11 +76,10 @@ pub fn Settings(ctx: Ctx) -> impl IntoView {
                 "Metric"
                 <select
                     id="metric"
-                    prop:value=move || ctx.view.with(|v| v.metric.code())
+                    prop:value=move || ctx.view.with(|v| v.settings.metric.name())
                     on:change=move |ev| {
-                        let code = event_target_value(&ev);
-                        if let Some(m) = Metric::ALL.into_iter().find(|m| m.code() == code) {
-                            ctx.view.update(|v| v.metric = m);
+                        if let Some(m) = Metric::from_name(&event_target_value(&ev)) {
+                            ctx.view.update(|v| v.settings.metric = m);
                         }
                     }
                 >
@@ -89,11 +90,10 @@ pub fn Settings(ctx: Ctx) -> impl IntoView {
                 "Grouping"
                 <select
                     id="grouping"
-                    prop:value=move || ctx.view.with(|v| v.grouping.code())
+                    prop:value=move || ctx.view.with(|v| v.settings.grouping.name())
                     on:change=move |ev| {
-                        let code = event_target_value(&ev);
-                        if let Some(g) = Grouping::ALL.into_iter().find(|g| g.code() == code) {
-                            ctx.view.update(|v| v.grouping = g);
+                        if let Some(g) = Grouping::from_name(&event_target_value(&ev)) {
+                            ctx.view.update(|v| v.settings.grouping = g);
                         }
                     }
                 >
@@ -101,9 +101,10 @@ pub fn Settings(ctx: Ctx) -> impl IntoView {
                 </select>
             </label>
             {checkbox(ctx, "opt-bandwidth", "Show bandwidth", |v| v.show_bandwidth, |v, on| v.show_bandwidth = on)}
-            {checkbox(ctx, "opt-cumulative", "Show cumulative bandwidth", |v| v.cumulative, |v, on| v.cumulative = on)}
-            {checkbox(ctx, "opt-request", "Include request sizes", |v| v.include_request, |v, on| v.include_request = on)}
-            {checkbox(ctx, "opt-response", "Include response sizes", |v| v.include_response, |v, on| v.include_response = on)}
+            {checkbox(ctx, "opt-cumulative", "Show cumulative bandwidth", |v| v.settings.cumulative, |v, on| v.settings.cumulative = on)}
+            {checkbox(ctx, "opt-request", "Include request sizes", |v| v.settings.include_request, |v, on| v.settings.include_request = on)}
+            {checkbox(ctx, "opt-response", "Include response sizes", |v| v.settings.include_response, |v, on| v.settings.include_response = on)}
+            {checkbox(ctx, "opt-external", "One node for all external peers", |v| v.settings.collapse_external, |v, on| v.settings.collapse_external = on)}
         </section>
     }
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::Ctx;
-use crate::units::human_bytes;
+use wiremap_model::human_bytes;
 
 #[component]
 pub fn StatusBar(ctx: Ctx) -> impl IntoView {
@@ -20,6 +20,11 @@ pub fn StatusBar(ctx: Ctx) -> impl IntoView {
             data-decode-errors=move || st.with(|s| s.decode_errors.to_string())
             data-filter-error=move || st.with(|s| s.filter_error.is_some().to_string())
             data-paused=move || st.with(|s| s.paused.to_string())
+            data-nodes=move || st.with(|s| s.nodes.to_string())
+            data-edges=move || st.with(|s| s.edges.to_string())
+            data-stored=move || st.with(|s| s.stored.to_string())
+            data-matched=move || st.with(|s| s.matched.to_string())
+            data-computed=move || st.with(|s| s.computed.to_string())
         >
             <span class="conn">
                 <span class="dot"></span>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::Ctx;
 use crate::filter_edit::{append_clause, quote};
-use crate::units::human_bytes;
+use wiremap_model::{human_bytes, human_rate};
 
 /// A "+" that appends `clause` to the display filter (click-to-add).
 fn add(ctx: Ctx, clause: String) -> impl IntoView {
@@ -29,7 +29,7 @@ pub fn MapTable(ctx: Ctx) -> impl IntoView {
                 </thead>
                 <tbody>
                     {move || t.with(|t| t.nodes.iter().map(|r| view! {
-                        <tr data-node=r.label.clone() data-bytes-in=r.bytes_in.to_string() data-bytes-out=r.bytes_out.to_string()>
+                        <tr data-node=r.label.clone() data-key=r.key.clone() data-kind=r.kind.clone() data-namespace=r.namespace.clone() data-bytes-in=r.bytes_in.to_string() data-bytes-out=r.bytes_out.to_string() data-entries=r.entries.to_string()>
                             <td>{r.label.clone()}</td>
                             <td>{r.kind.clone()}</td>
                             <td>{r.namespace.clone()}</td>
@@ -54,6 +54,11 @@ pub fn MapTable(ctx: Ctx) -> impl IntoView {
                             data-bytes=r.bytes.to_string()
                             data-entries=r.entries.to_string()
                             data-errors=r.errors.to_string()
+                            data-key=r.key.clone()
+                            data-request-bytes=r.request_bytes.to_string()
+                            data-response-bytes=r.response_bytes.to_string()
+                            data-value=r.value.to_string()
+                            data-shown=r.shown.clone()
                         >
                             <td>{r.src.clone()}</td>
                             <td>{r.dst.clone()}</td>
@@ -96,7 +101,10 @@ pub fn Details(ctx: Ctx) -> impl IntoView {
                     </dd>
                     <dt>"In"</dt><dd>{human_bytes(n.bytes_in as f64)}</dd>
                     <dt>"Out"</dt><dd>{human_bytes(n.bytes_out as f64)}</dd>
+                    <dt>"In rate"</dt><dd>{human_rate(n.rate_in)}</dd>
+                    <dt>"Out rate"</dt><dd>{human_rate(n.rate_out)}</dd>
                     <dt>"Entries"</dt><dd>{n.entries}</dd>
+                    <dt>"Errors"</dt><dd>{n.errors}</dd>
                 </dl>
             })}
         </section>

@@ -1,0 +1,337 @@
+//! Browser benchmark of the web app's hot paths, in headless Chromium:
+//! Canvas 2D frame time for pan/zoom at 1k and 10k nodes (50k edges),
+//! ingest throughput (decode + KFL2 filter + aggregate), and the time from
+//! a display-filter change to the redrawn map with 300,000 stored entries.
+//!
+//! Run (see docs/bench/web.md):
+//! `CHROMEDRIVER=/usr/bin/chromedriver cargo bench -p wiremap-web --target wasm32-unknown-unknown --bench web`
+//!
+//! It prints figures and asserts nothing about time.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use wiremap_model::{aggregate_l7, Grouping, ViewSettings};
+use wiremap_web::camera::Camera;
+use wiremap_web::feed::Feed;
+use wiremap_web::render::{draw, Frame, LIGHT};
+use wiremap_web::session::Session;
+use wiremap_web::view_state::ViewState;
+use wiremap_wire::{
+    encode, Detail, Entry, Frame as WireFrame, Identity, IdentityKind, L7Batch, Peer, Protocol,
+};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const W: f64 = 1280.0;
+const H: f64 = 800.0;
+const T0: i64 = 1_700_000_000_000_000;
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn pod(i: u32) -> Identity {
+    let ip = IpAddr::V4(Ipv4Addr::new(10, (i >> 16) as u8, (i >> 8) as u8, i as u8));
+    let mut id = Identity::external(ip);
+    id.kind = IdentityKind::POD;
+    id.name = format!("pod-{i}");
+    id.namespace = format!("ns-{}", i % 20);
+    id.node = format!("node-{}", i % 8);
+    id.workload = format!("wl-{}", i / 3);
+    id
+}
+
+const PROTOCOLS: [Protocol; 6] = [
+    Protocol::HTTP,
+    Protocol::HTTP2,
+    Protocol::GRPC,
+    Protocol::DNS,
+    Protocol::REDIS,
+    Protocol::KAFKA,
+];
+
+/// `count` entries between `nodes` pods; pair choice from `rng`.
+fn entries(rng: &mut Rng, nodes: u32, count: usize, first_id: u64) -> Vec<Entry> {
+    (0..count)
+        .map(|k| {
+            let s = rng.below(u64::from(nodes)) as u32;
+            let d = rng.below(u64::from(nodes)) as u32;
+            let p = PROTOCOLS[rng.below(6) as usize];
+            Entry {
+                id: first_id + k as u64,
+                timestamp_us: T0 + (first_id + k as u64) as i64 * 10,
+                elapsed_us: 100 + rng.below(5_000) as i64,
+                protocol: p,
+                src: Peer {
+                    ip: pod(s).ip,
+                    port: 40_000,
+                    identity: s,
+                },
+                dst: Peer {
+                    ip: pod(d).ip,
+                    port: 80,
+                    identity: d,
+                },
+                conn_id: k as u64,
+                transport_udp: p == Protocol::DNS,
+                request_size: 100 + rng.below(2_000),
+                response_size: 100 + rng.below(20_000),
+                status_code: if rng.below(10) == 0 { 500 } else { 200 },
+                error: false,
+                has_response: true,
+                detail: Detail::None,
+            }
+        })
+        .collect()
+}
+
+fn batch(ids: &[Identity], entries: Vec<Entry>, seq: u64) -> L7Batch {
+    L7Batch {
+        node: "node-0".into(),
+        epoch: 1,
+        seq,
+        identities: ids.to_vec(),
+        entries,
+    }
+}
+
+fn canvas() -> web_sys::CanvasRenderingContext2d {
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let c: web_sys::HtmlCanvasElement = doc
+        .create_element("canvas")
+        .expect("canvas")
+        .dyn_into()
+        .expect("canvas element");
+    c.set_width(W as u32);
+    c.set_height(H as u32);
+    doc.body().expect("body").append_child(&c).expect("append");
+    c.get_context("2d")
+        .ok()
+        .flatten()
+        .expect("2d context")
+        .dyn_into()
+        .expect("2d")
+}
+
+/// A store whose pod grouping gives `nodes` nodes and about `edges` edges
+/// (one entry per edge, a 50/50 mix of protocols).
+fn graph_session(nodes: u32, edges: usize) -> Session {
+    let mut rng = Rng(7);
+    let ids: Vec<Identity> = (0..nodes).map(pod).collect();
+    let mut feed = Feed::with_store_cap(edges + 1);
+    let mut all = Vec::with_capacity(edges);
+    // Every node gets an edge, then random pairs.
+    for i in 0..nodes.min(edges as u32) {
+        let mut e = entries(&mut rng, nodes, 1, u64::from(i)).remove(0);
+        e.src.identity = i;
+        e.dst.identity = (i + 1) % nodes;
+        all.push(e);
+    }
+    all.extend(entries(&mut rng, nodes, edges - all.len(), 1_000_000));
+    feed.l7.ingest(batch(&ids, all, 1));
+    let mut v = ViewState::default();
+    v.settings.cumulative = true;
+    let mut s = Session::with_feed(feed, ViewState::default(), String::new());
+    s.set_view(v, T0);
+    s
+}
+
+fn frame_bench(nodes: u32, edges: usize) {
+    let t = now_ms();
+    let mut s = graph_session(nodes, edges);
+    let setup = now_ms() - t;
+    // Some layout so nodes are spread as a user would see them.
+    let t = now_ms();
+    let mut ticks = 0;
+    while ticks < 30 && s.step_layout(1) {
+        ticks += 1;
+    }
+    let layout_tick = (now_ms() - t) / f64::from(ticks.max(1));
+    s.fit(W, H);
+    let positions = s.positions();
+    let ctx = canvas();
+    let base = s.camera;
+    // Pan and zoom: a frame per camera, fit view and 2.5x zoomed in.
+    for (name, zoom) in [("fit", 1.0), ("zoomed", 2.5)] {
+        let mut times = Vec::new();
+        for f in 0..24 {
+            let mut cam: Camera = base;
+            cam.zoom_at(
+                zoom,
+                wiremap_web::geometry::Point {
+                    x: W / 2.0,
+                    y: H / 2.0,
+                },
+                W,
+                H,
+            );
+            cam.pan(f64::from(f) * 7.0, f64::from(f) * -3.0);
+            let t = now_ms();
+            draw(
+                &ctx,
+                &Frame {
+                    graph: &s.graph,
+                    positions: &positions,
+                    camera: &cam,
+                    view: &s.view,
+                    width: W,
+                    height: H,
+                    dpr: 1.0,
+                    theme: LIGHT,
+                    selected: None,
+                },
+            );
+            // Reading a pixel forces the canvas to rasterise the frame.
+            let _ = ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
+            times.push(now_ms() - t);
+        }
+        times.sort_by(f64::total_cmp);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        console_log!(
+            "BENCH frame canvas2d nodes={} edges={} view={} mean_ms={:.1} p50_ms={:.1} max_ms={:.1} fps={:.1} (setup {:.0} ms, layout tick {:.1} ms)",
+            s.graph.nodes.len(),
+            s.graph.edges.len(),
+            name,
+            mean,
+            times[times.len() / 2],
+            times[times.len() - 1],
+            1000.0 / mean,
+            setup,
+            layout_tick
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn frame_time_1k_nodes() {
+    frame_bench(1_000, 50_000);
+}
+
+#[wasm_bindgen_test]
+fn frame_time_10k_nodes() {
+    frame_bench(10_000, 50_000);
+}
+
+#[wasm_bindgen_test]
+fn ingest_throughput() {
+    let mut rng = Rng(11);
+    let ids: Vec<Identity> = (0..500).map(pod).collect();
+    let frames: Vec<Vec<u8>> = (0..100)
+        .map(|b| {
+            let e = entries(&mut rng, 500, 1_000, b * 1_000);
+            encode(&WireFrame::L7Batch(batch(&ids, e, b + 1))).expect("encodable")
+        })
+        .collect();
+    let total = 100_000.0;
+    let mut feed = Feed::new();
+    let t = now_ms();
+    for f in &frames {
+        feed.ingest_bytes(f, T0);
+    }
+    let decode_ms = now_ms() - t;
+    let filter = wiremap_kfl::Filter::compile("http && status_code >= 500", T0).expect("filter");
+    let pred = |v: &wiremap_wire::EntryView| filter.matches(v).unwrap_or(false);
+    let mut settings = ViewSettings {
+        cumulative: true,
+        ..ViewSettings::default()
+    };
+    let t = now_ms();
+    let g = aggregate_l7(&feed.l7, &pred, &settings, T0);
+    let agg_ms = now_ms() - t;
+    settings.grouping = Grouping::Namespace;
+    let t = now_ms();
+    let g2 = aggregate_l7(&feed.l7, &|_| true, &settings, T0);
+    let agg_all_ms = now_ms() - t;
+    console_log!(
+        "BENCH ingest entries={} decode+store_ms={:.1} ({:.0} entries/s) filter+aggregate_ms={:.1} ({:.0} entries/s, {} matched) unfiltered_aggregate_ms={:.1} end_to_end={:.0} entries/s (edges {} / {})",
+        total,
+        decode_ms,
+        total / decode_ms * 1000.0,
+        agg_ms,
+        total / agg_ms * 1000.0,
+        g.matched,
+        agg_all_ms,
+        total / (decode_ms + agg_ms) * 1000.0,
+        g.edges.len(),
+        g2.edges.len()
+    );
+}
+
+#[wasm_bindgen_test]
+fn filter_change_to_redrawn_map_300k() {
+    let mut rng = Rng(13);
+    let ids: Vec<Identity> = (0..2_000).map(pod).collect();
+    let mut feed = Feed::new();
+    for b in 0..300u64 {
+        let e = entries(&mut rng, 2_000, 1_000, b * 1_000);
+        feed.l7.ingest(batch(&ids, e, b + 1));
+    }
+    assert_eq!(feed.l7.len(), 300_000);
+    let mut v = ViewState::default();
+    v.settings.cumulative = true;
+    let mut s = Session::with_feed(feed, ViewState::default(), String::new());
+    s.set_view(v.clone(), T0);
+    s.fit(W, H);
+    let ctx = canvas();
+    let mut results = Vec::new();
+    for filter in [
+        "http",
+        "status_code >= 500",
+        "dns || redis",
+        "src.namespace == \"ns-3\"",
+        "",
+    ] {
+        v.filter = filter.to_string();
+        let t = now_ms();
+        s.set_view(v.clone(), T0);
+        let computed = now_ms() - t;
+        let positions = s.positions();
+        draw(
+            &ctx,
+            &Frame {
+                graph: &s.graph,
+                positions: &positions,
+                camera: &s.camera,
+                view: &s.view,
+                width: W,
+                height: H,
+                dpr: 1.0,
+                theme: LIGHT,
+                selected: None,
+            },
+        );
+        let _ = ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
+        let total = now_ms() - t;
+        results.push(total);
+        console_log!(
+            "BENCH filter_change stored=300000 filter={:?} matched={} nodes={} edges={} recompute_ms={:.1} redrawn_ms={:.1}",
+            filter,
+            s.graph.matched,
+            s.graph.nodes.len(),
+            s.graph.edges.len(),
+            computed,
+            total
+        );
+    }
+}
