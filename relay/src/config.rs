@@ -52,6 +52,10 @@ pub struct Config {
     /// A viewer whose queue stays full this long is disconnected (close 4001), ms.
     #[arg(long, env = "WIREMAP_RELAY_VIEWER_STALL_MS", default_value_t = 10_000)]
     pub viewer_stall_ms: u64,
+    /// After a viewer's queue becomes non-empty, wait this long before
+    /// writing, so several frames share one socket write (0 = write at once), ms.
+    #[arg(long, env = "WIREMAP_RELAY_VIEWER_LINGER_MS", default_value_t = 0)]
+    pub viewer_linger_ms: u64,
     /// Replay ring of recent L7 batches for new viewers, bytes (0 = off).
     #[arg(long, env = "WIREMAP_RELAY_REPLAY_BYTES", default_value_t = 0)]
     pub replay_bytes: usize,

@@ -104,6 +104,8 @@ pub struct Hub {
     counters: Counters,
     wakes: Vec<Wake>,
     relay_version: String,
+    /// Reused by [`Hub::viewer_take`] so a take allocates nothing.
+    scratch: Vec<(FrameKind, Bytes)>,
 }
 
 fn encode(frame: &Frame) -> Bytes {
@@ -135,6 +137,7 @@ impl Hub {
             counters: Counters::default(),
             wakes: Vec::new(),
             relay_version: relay_version.to_owned(),
+            scratch: Vec::new(),
         }
     }
 
@@ -390,9 +393,9 @@ impl Hub {
         if let Some(why) = v.kicked {
             return Take::Close(why);
         }
-        let mut taken = Vec::new();
-        v.queue.take(self.limits.take_batch, &mut taken);
-        for (kind, frame) in taken {
+        let taken = &mut self.scratch;
+        v.queue.take(self.limits.take_batch, taken);
+        for (kind, frame) in taken.drain(..) {
             self.counters.frame_out(kind, frame.len());
             out.push(frame);
         }

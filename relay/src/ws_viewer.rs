@@ -64,8 +64,10 @@ async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
     let mut batch = Vec::new();
+    let linger = Duration::from_millis(cfg.viewer_linger_ms);
+    let mut backlog = false;
 
-    let why: Option<CloseWhy> = 'conn: loop {
+    let why: Option<CloseWhy> = loop {
         tokio::select! {
             biased;
             () = shutdown_requested(&mut shutdown) => break Some(CloseWhy::Shutdown),
@@ -112,25 +114,34 @@ async fn run(
                 }
             }
             () = signal.data.notified() => {
+                // Let a fresh fill gather company: frames taken together
+                // leave in one socket write. A backlog is sent at once.
+                if !backlog && !linger.is_zero() {
+                    tokio::time::sleep(linger).await;
+                }
                 batch.clear();
-                let more = match state.with_hub(|h| h.viewer_take(id, &mut batch)) {
+                backlog = match state.with_hub(|h| h.viewer_take(id, &mut batch)) {
                     Take::Close(why) => break Some(why),
                     Take::Frames { more } => more,
                 };
-                for frame in batch.drain(..) {
-                    let stop = async {
-                        tokio::select! {
-                            () = shutdown_requested(&mut shutdown) => CloseWhy::Shutdown,
-                            () = signal.kick.notified() => state.with_hub(|h| h.kicked(id)).unwrap_or(CloseWhy::SlowViewer),
-                        }
-                    };
-                    match unless(session.binary(frame), stop).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_closed)) => break 'conn None,
-                        Err(why) => break 'conn Some(why),
+                let send_all = async {
+                    for frame in batch.drain(..) {
+                        session.binary(frame).await?;
                     }
+                    Ok::<(), actix_ws::Closed>(())
+                };
+                let stop = async {
+                    tokio::select! {
+                        () = shutdown_requested(&mut shutdown) => CloseWhy::Shutdown,
+                        () = signal.kick.notified() => state.with_hub(|h| h.kicked(id)).unwrap_or(CloseWhy::SlowViewer),
+                    }
+                };
+                match unless(send_all, stop).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_closed)) => break None,
+                    Err(why) => break Some(why),
                 }
-                if more {
+                if backlog {
                     signal.data.notify_one();
                 }
             }
