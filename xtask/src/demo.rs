@@ -45,6 +45,16 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
+/// A command for one of the demo's long-running children: `setpriv
+/// --pdeathsig TERM` (util-linux) makes the kernel send it SIGTERM when the
+/// demo dies, even by SIGKILL, so a killed demo leaves no relay holding the
+/// port and no probe behind for the next run.
+fn tied(program: &Path) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--pdeathsig", "TERM", "--"]).arg(program);
+    c
+}
+
 /// Processes and the lab, stopped in reverse order on drop (also on error).
 #[derive(Debug, Default)]
 struct Running {
@@ -146,7 +156,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let relay_addr = format!("127.0.0.1:{}", opts.port);
     running.spawn(
         "wiremap-relay",
-        Command::new(bin.join("wiremap-relay"))
+        tied(&bin.join("wiremap-relay"))
             .args([
                 "--listen",
                 &relay_addr,
@@ -203,7 +213,7 @@ fn start_lab(running: &mut Running, bin: &Path, probe_url: &str) -> Result<(), S
     }
     let topology = topology.ok_or("wiremap-lab up printed no topology path")?;
     for (node, interfaces) in nodes {
-        let mut cmd = Command::new(bin.join("wiremap-probe"));
+        let mut cmd = tied(&bin.join("wiremap-probe"));
         cmd.args([
             "--node",
             &node,
@@ -244,7 +254,7 @@ fn start_replay(
     }
     running.spawn(
         "wiremap-probe (replay)",
-        Command::new(bin.join("wiremap-probe"))
+        tied(&bin.join("wiremap-probe"))
             .args(["--node", "replay", "--pcap"])
             .arg(&path)
             .args(["--pcap-realtime", "--pcap-loop", "--relay", probe_url]),
