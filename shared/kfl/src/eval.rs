@@ -14,8 +14,15 @@ use crate::error::EvalError;
 use crate::time::{self, NANOS};
 use crate::value::{List, Map, Value};
 
-/// Most comprehension steps in one evaluation.
+/// The work budget of one evaluation, in steps: a comprehension iteration
+/// is one step; reading or building a large value costs one step per KiB of
+/// string or bytes and per 64 list or map elements; compiling a regular
+/// expression at run time costs [`REGEX_COMPILE_STEPS`]. So no filter can
+/// make one evaluation copy, scan or compile without bound, however its
+/// comprehensions nest.
 pub const MAX_ITERATIONS: u32 = 100_000;
+/// Steps charged for a `matches` whose pattern is not a constant.
+pub const REGEX_COMPILE_STEPS: u32 = 2_000;
 /// Longest list an evaluation may build.
 pub const MAX_LIST_LEN: usize = 1 << 16;
 /// Longest string or bytes an evaluation may build.
@@ -41,6 +48,30 @@ impl<'a, 'b> Cx<'a, 'b> {
 }
 
 type R<'a> = Result<Value<'a>, EvalError>;
+
+/// Steps a value costs to read or build (0 for small values).
+fn weight(v: &Value<'_>) -> u32 {
+    let n = match v {
+        Value::Str(s) => s.len() / 1024,
+        Value::Bytes(b) => b.len() / 1024,
+        Value::List(l) => l.len() / 64,
+        Value::Map(m) => m.len() / 64,
+        _ => 0,
+    };
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Takes `steps` from the evaluation's budget.
+fn charge(cx: &mut Cx<'_, '_>, steps: u32) -> Result<(), EvalError> {
+    if steps == 0 {
+        return Ok(());
+    }
+    cx.budget = cx
+        .budget
+        .checked_sub(steps)
+        .ok_or(EvalError::TooLarge("evaluation work"))?;
+    Ok(())
+}
 
 fn no_overload(what: &str, a: &Value<'_>) -> EvalError {
     EvalError::NoOverload(format!("{what}({})", a.type_name()))
@@ -136,7 +167,10 @@ pub fn eval<'a>(e: &'a TExpr, cx: &mut Cx<'a, '_>) -> R<'a> {
         TKind::Binary(op, a, b) => {
             let x = eval(a, cx)?;
             let y = eval(b, cx)?;
-            binary(*op, x, y)
+            charge(cx, weight(&x).saturating_add(weight(&y)))?;
+            let r = binary(*op, x, y)?;
+            charge(cx, weight(&r))?;
+            Ok(r)
         }
         TKind::Index(o, i) => {
             let o = eval(o, cx)?;
@@ -152,15 +186,28 @@ pub fn eval<'a>(e: &'a TExpr, cx: &mut Cx<'a, '_>) -> R<'a> {
             v => Err(EvalError::NoOverload(format!("has({}.{f})", v.type_name()))),
         },
         TKind::Matches(s, re) => match eval(s, cx)? {
-            Value::Str(s) => Ok(Value::Bool(re.is_match(&s))),
+            Value::Str(s) => {
+                charge(cx, u32::try_from(s.len() / 1024).unwrap_or(u32::MAX))?;
+                Ok(Value::Bool(re.is_match(&s)))
+            }
             v => Err(no_overload("matches", &v)),
         },
         TKind::Call(f, args) => {
             let mut vals = Vec::with_capacity(args.len());
+            let mut steps = if *f == Func::Matches {
+                REGEX_COMPILE_STEPS
+            } else {
+                0
+            };
             for a in args {
-                vals.push(eval(a, cx)?);
+                let v = eval(a, cx)?;
+                steps = steps.saturating_add(weight(&v));
+                vals.push(v);
             }
-            call(*f, vals)
+            charge(cx, steps)?;
+            let r = call(*f, vals)?;
+            charge(cx, weight(&r))?;
+            Ok(r)
         }
         TKind::List(items) => {
             let mut out = Vec::with_capacity(items.len());
@@ -207,7 +254,7 @@ fn comprehension<'a>(c: &'a Comp, cx: &mut Cx<'a, '_>) -> R<'a> {
         cx.budget = cx
             .budget
             .checked_sub(1)
-            .ok_or(EvalError::TooLarge("comprehension iterations"))?;
+            .ok_or(EvalError::TooLarge("evaluation work"))?;
         cx.locals.truncate(c.slot);
         cx.locals.push(it.clone());
         match c.kind {

@@ -4,7 +4,7 @@ use wiremap_wire::EntryView;
 
 use crate::error::{CompileError, EvalError};
 use crate::parser::parse;
-use crate::pred::Pred;
+use crate::pred::{Pred, Tri};
 use crate::program::Program;
 use crate::types::Type;
 
@@ -49,7 +49,12 @@ impl Filter {
     /// Does the entry match? `Err` means the evaluation failed (a missing map
     /// key, an overflow, …): the caller counts it and treats it as no match.
     pub fn matches(&self, entry: &EntryView<'_>) -> Result<bool, EvalError> {
-        self.pred.run(entry)
+        match self.pred.test(entry) {
+            Tri::True => Ok(true),
+            Tri::False => Ok(false),
+            // Rare: evaluate again on the slow path to say which error.
+            Tri::Error => self.pred.run(entry),
+        }
     }
 
     /// KFL2 variables the filter reads, in first-use order.

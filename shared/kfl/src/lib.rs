@@ -33,7 +33,7 @@ mod value;
 pub use ast::{BinOp, Expr, ExprKind, Literal};
 pub use checker::{MAX_REGEX_NEST, MAX_REGEX_SIZE};
 pub use error::{CompileError, EvalError};
-pub use eval::{MAX_ITERATIONS, MAX_LIST_LEN, MAX_STRING_LEN};
+pub use eval::{MAX_ITERATIONS, MAX_LIST_LEN, MAX_STRING_LEN, REGEX_COMPILE_STEPS};
 pub use filter::Filter;
 pub use lexer::MAX_SOURCE_LEN;
 pub use parser::{parse, MAX_NESTING, MAX_NODES, MAX_TREE_DEPTH};

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use wiremap_wire::EntryView;
+use wiremap_wire::{EntryView, Protocol};
 
 use crate::ast::{BinOp, Literal};
 use crate::checker::{Func, TExpr, TKind};
@@ -85,10 +85,32 @@ pub enum Pred {
     StrIn(StrGet, Box<[String]>),
     ListHas(ListGet, Box<str>),
     MapHas(MapGet, Box<str>),
+    /// A protocol flag (`http`, `dns`, …): bit `protocol code` of the mask.
+    Proto(u32),
     Not(Box<Pred>),
-    And(Box<Pred>, Box<Pred>),
-    Or(Box<Pred>, Box<Pred>),
+    /// n-ary `&&` and `||` (nested chains are flattened; same semantics).
+    And(Box<[Pred]>),
+    Or(Box<[Pred]>),
     General(Box<TExpr>),
+}
+
+/// A three-valued result without the error payload: the fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tri {
+    False,
+    True,
+    Error,
+}
+
+impl From<bool> for Tri {
+    #[inline]
+    fn from(b: bool) -> Tri {
+        if b {
+            Tri::True
+        } else {
+            Tri::False
+        }
+    }
 }
 
 impl std::fmt::Debug for Pred {
@@ -101,9 +123,10 @@ impl std::fmt::Debug for Pred {
             Pred::StrIn(_, set) => write!(f, "StrIn({set:?})"),
             Pred::ListHas(_, k) => write!(f, "ListHas({k:?})"),
             Pred::MapHas(_, k) => write!(f, "MapHas({k:?})"),
+            Pred::Proto(m) => write!(f, "Proto({m:#x})"),
             Pred::Not(p) => write!(f, "Not({p:?})"),
-            Pred::And(a, b) => write!(f, "And({a:?}, {b:?})"),
-            Pred::Or(a, b) => write!(f, "Or({a:?}, {b:?})"),
+            Pred::And(xs) => write!(f, "And{xs:?}"),
+            Pred::Or(xs) => write!(f, "Or{xs:?}"),
             Pred::General(_) => f.write_str("General"),
         }
     }
@@ -135,13 +158,22 @@ impl Pred {
     pub fn compile(e: &TExpr) -> Pred {
         match &e.kind {
             TKind::Lit(Literal::Bool(b)) => Pred::Const(*b),
-            TKind::Var(v) => match v.get {
-                Getter::Bool(f) => Pred::Flag(f),
+            TKind::Var(v) => match (protocol_mask(v.name), v.get) {
+                (Some(mask), _) => Pred::Proto(mask),
+                (None, Getter::Bool(f)) => Pred::Flag(f),
                 _ => Pred::General(Box::new(e.clone())),
             },
             TKind::Not(x) => Pred::Not(Box::new(Pred::compile(x))),
-            TKind::And(a, b) => Pred::And(Box::new(Pred::compile(a)), Box::new(Pred::compile(b))),
-            TKind::Or(a, b) => Pred::Or(Box::new(Pred::compile(a)), Box::new(Pred::compile(b))),
+            TKind::And(..) => {
+                let mut xs = Vec::new();
+                flatten(e, true, &mut xs);
+                Pred::And(xs.into())
+            }
+            TKind::Or(..) => {
+                let mut xs = Vec::new();
+                flatten(e, false, &mut xs);
+                Pred::Or(xs.into())
+            }
             TKind::Binary(op, a, b) => {
                 Self::binary(*op, a, b).unwrap_or_else(|| Pred::General(Box::new(e.clone())))
             }
@@ -233,29 +265,38 @@ impl Pred {
                     .any(|i| matches!(i, crate::value::Value::Str(s) if *s == **k)),
             },
             Pred::MapHas(f, k) => f(v).get_str(k).is_some(),
+            Pred::Proto(m) => proto_bit(*m, v),
             Pred::Not(p) => !p.run(v)?,
-            Pred::And(a, b) => {
-                let x = a.run(v);
-                if x == Ok(false) {
-                    return Ok(false);
+            Pred::And(xs) => {
+                let mut err = None;
+                for x in xs.iter() {
+                    match x.run(v) {
+                        Ok(false) => return Ok(false),
+                        Ok(true) => {}
+                        Err(e) => {
+                            err.get_or_insert(e);
+                        }
+                    }
                 }
-                match (x, b.run(v)) {
-                    (_, Ok(false)) => false,
-                    (Ok(true), Ok(true)) => true,
-                    (Err(e), _) | (_, Err(e)) => return Err(e),
-                    _ => false,
+                match err {
+                    Some(e) => return Err(e),
+                    None => true,
                 }
             }
-            Pred::Or(a, b) => {
-                let x = a.run(v);
-                if x == Ok(true) {
-                    return Ok(true);
+            Pred::Or(xs) => {
+                let mut err = None;
+                for x in xs.iter() {
+                    match x.run(v) {
+                        Ok(true) => return Ok(true),
+                        Ok(false) => {}
+                        Err(e) => {
+                            err.get_or_insert(e);
+                        }
+                    }
                 }
-                match (x, b.run(v)) {
-                    (_, Ok(true)) => true,
-                    (Ok(false), Ok(false)) => false,
-                    (Err(e), _) | (_, Err(e)) => return Err(e),
-                    _ => true,
+                match err {
+                    Some(e) => return Err(e),
+                    None => false,
                 }
             }
             Pred::General(e) => {
@@ -263,5 +304,144 @@ impl Pred {
                 eval_bool(e, &mut cx)?
             }
         })
+    }
+
+    /// The fast path: the same result as [`Pred::run`] without building
+    /// error values (`Tri::Error` where `run` gives `Err`).
+    #[inline]
+    pub fn test(&self, v: &EntryView<'_>) -> Tri {
+        match self {
+            Pred::Const(b) => Tri::from(*b),
+            Pred::Flag(f) => Tri::from(f(v)),
+            Pred::Proto(m) => Tri::from(proto_bit(*m, v)),
+            Pred::Int(f, c, k) => Tri::from(c.test(f(v), *k)),
+            Pred::Str(f, op, k) => {
+                let s = f(v);
+                Tri::from(match op {
+                    StrOp::Eq => *s == **k,
+                    StrOp::Ne => *s != **k,
+                    StrOp::StartsWith => s.starts_with(&**k),
+                    StrOp::EndsWith => s.ends_with(&**k),
+                    StrOp::Contains => s.contains(&**k),
+                })
+            }
+            Pred::Not(p) => match p.test(v) {
+                Tri::True => Tri::False,
+                Tri::False => Tri::True,
+                Tri::Error => Tri::Error,
+            },
+            Pred::And(xs) => {
+                let mut out = Tri::True;
+                for x in xs.iter() {
+                    match x.test(v) {
+                        Tri::False => return Tri::False,
+                        Tri::True => {}
+                        Tri::Error => out = Tri::Error,
+                    }
+                }
+                out
+            }
+            Pred::Or(xs) => {
+                let mut out = Tri::False;
+                for x in xs.iter() {
+                    match x.test(v) {
+                        Tri::True => return Tri::True,
+                        Tri::False => {}
+                        Tri::Error => out = Tri::Error,
+                    }
+                }
+                out
+            }
+            Pred::StrIn(f, set) => {
+                let s = f(v);
+                Tri::from(set.iter().any(|k| *k == *s))
+            }
+            Pred::ListHas(..) | Pred::MapHas(..) | Pred::General(_) => match self.run(v) {
+                Ok(b) => Tri::from(b),
+                Err(_) => Tri::Error,
+            },
+        }
+    }
+}
+
+/// Collects the operands of a chain of `&&` (`and`) or `||` (`!and`).
+fn flatten(e: &TExpr, and: bool, out: &mut Vec<Pred>) {
+    match (&e.kind, and) {
+        (TKind::And(a, b), true) | (TKind::Or(a, b), false) => {
+            flatten(a, and, out);
+            flatten(b, and, out);
+        }
+        _ => out.push(Pred::compile(e)),
+    }
+}
+
+/// Protocol flags as a mask of wire protocol codes, read without a call.
+fn protocol_mask(name: &str) -> Option<u32> {
+    let bit = |p: Protocol| 1u32 << p.0;
+    Some(match name {
+        "http" => bit(Protocol::HTTP) | bit(Protocol::HTTP2) | bit(Protocol::GRPC),
+        "grpc" => bit(Protocol::GRPC),
+        "dns" => bit(Protocol::DNS),
+        "redis" => bit(Protocol::REDIS),
+        "kafka" => bit(Protocol::KAFKA),
+        "tcp" => bit(Protocol::TCP),
+        "udp" => bit(Protocol::UDP),
+        _ => return None,
+    })
+}
+
+#[inline]
+fn proto_bit(mask: u32, v: &EntryView<'_>) -> bool {
+    let code = u32::from(v.entry.protocol.0);
+    code < 32 && (mask >> code) & 1 == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::lookup;
+
+    /// The inlined protocol masks agree with the schema's getters on every
+    /// protocol code.
+    #[test]
+    fn protocol_masks_match_the_getters() {
+        for name in ["http", "grpc", "dns", "redis", "kafka", "tcp", "udp"] {
+            let mask = protocol_mask(name).expect("a protocol flag");
+            let Some(Getter::Bool(get)) = lookup(name).map(|v| v.get) else {
+                panic!("{name} is a bool variable");
+            };
+            let ip = std::net::IpAddr::from([10, 0, 0, 1]);
+            let id = wiremap_wire::Identity::external(ip);
+            let peer = wiremap_wire::Peer {
+                ip,
+                port: 1,
+                identity: 0,
+            };
+            for code in 0..=255u8 {
+                let entry = wiremap_wire::Entry {
+                    id: 0,
+                    timestamp_us: 0,
+                    elapsed_us: 0,
+                    protocol: Protocol(code),
+                    src: peer,
+                    dst: peer,
+                    conn_id: 0,
+                    transport_udp: false,
+                    request_size: 0,
+                    response_size: 0,
+                    status_code: 0,
+                    error: false,
+                    has_response: false,
+                    detail: wiremap_wire::Detail::None,
+                };
+                let view = EntryView {
+                    entry: &entry,
+                    src: &id,
+                    dst: &id,
+                    node: "",
+                };
+                assert_eq!(proto_bit(mask, &view), get(&view), "{name} on code {code}");
+            }
+        }
     }
 }

@@ -16,12 +16,18 @@ fn kfl(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("kfl runs");
-    child
+    // kfl may exit (compile error) before reading its input: a closed pipe
+    // is then expected, not a failure.
+    match child
         .stdin
         .take()
         .expect("stdin")
         .write_all(stdin.as_bytes())
-        .expect("writes stdin");
+    {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => panic!("writes stdin: {e}"),
+    }
     child.wait_with_output().expect("kfl exits")
 }
 
@@ -111,4 +117,38 @@ fn filter_prints_matching_lines_unchanged() {
     let bad = kfl(&["filter", "status_code == '200'"], &input);
     assert_eq!(bad.status.code(), Some(2));
     assert!(bad.stdout.is_empty());
+}
+
+#[test]
+fn usage_and_unreadable_file_are_errors() {
+    let out = kfl(&["frobnicate", "x"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("usage: kfl"));
+    let out = kfl(&["filter", "http", "no/such/file.jsonl"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot open no/such/file.jsonl"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn closed_stdout_ends_filter_quietly() {
+    let line = serde_json::to_string(&entry_to_json(&common::base(Protocol::TCP).view()))
+        .expect("serialises");
+    let input = format!("{line}\n").repeat(20_000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kfl"))
+        .args(["filter", "tcp"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kfl runs");
+    drop(child.stdout.take()); // the reader is gone before kfl writes
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().expect("kfl exits");
+    writer.join().expect("writer thread");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
 }

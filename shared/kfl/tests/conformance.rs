@@ -512,6 +512,25 @@ fn cel_conformance() {
     for s in &skipped {
         println!("{s}");
     }
+    // The skip list is pinned in a file beside this test: a case that starts
+    // or stops being skipped, or a changed reason, is a visible diff.
+    let listed = format!(
+        "# CEL conformance cases the KFL2 engine skips, with the reason; written by\n\
+         # `KFL_UPDATE_SKIPS=1 cargo test -p wiremap-kfl --test conformance`.\n{}\n",
+        skipped.join("\n")
+    );
+    let pinned_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance_skips.txt");
+    if std::env::var_os("KFL_UPDATE_SKIPS").is_some() {
+        std::fs::write(pinned_path, &listed).expect("writes the skip list");
+    }
+    let pinned = std::fs::read_to_string(pinned_path).unwrap_or_default();
+    let changed: Vec<String> = diff_lines(&pinned, &listed);
+    assert!(
+        changed.is_empty(),
+        "the skipped cases differ from tests/conformance_skips.txt \
+         (rerun with KFL_UPDATE_SKIPS=1 if intended):\n{}",
+        changed.join("\n")
+    );
     for s in &failures {
         println!("{s}");
     }
@@ -521,4 +540,20 @@ fn cel_conformance() {
     );
     assert!(pass > 0);
     assert_eq!(fail, 0, "conformance failures:\n{}", failures.join("\n"));
+}
+
+/// Lines only in `a` (prefixed `-`) or only in `b` (prefixed `+`).
+fn diff_lines(a: &str, b: &str) -> Vec<String> {
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let mut out: Vec<String> = la
+        .iter()
+        .filter(|l| !lb.contains(l))
+        .map(|l| format!("- {l}"))
+        .collect();
+    out.extend(
+        lb.iter()
+            .filter(|l| !la.contains(l))
+            .map(|l| format!("+ {l}")),
+    );
+    out
 }

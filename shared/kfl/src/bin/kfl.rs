@@ -147,13 +147,22 @@ fn filter(expr: &str, file: Option<&String>) -> Result<u8> {
         match f.matches(&entry.view()) {
             Ok(true) => {
                 matched += 1;
-                writeln!(out, "{line}")?;
+                if let Err(e) = writeln!(out, "{line}") {
+                    // The reader went away (`kfl filter … | head`): stop quietly.
+                    if e.kind() == io::ErrorKind::BrokenPipe {
+                        return Ok(0);
+                    }
+                    return Err(e.into());
+                }
             }
             Ok(false) => {}
             Err(_) => errors += 1,
         }
     }
-    out.flush()?;
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(0),
+        r => r?,
+    }
     if bad > 0 || errors > 0 {
         eprintln!(
             "kfl: {matched} matched, {bad} lines skipped, {errors} evaluation errors (no match)"
