@@ -21,6 +21,8 @@ pub mod dedupe;
 pub mod flow;
 pub mod identity;
 pub mod jsonl;
+#[cfg(feature = "kube")]
+pub mod kube;
 pub mod live;
 pub mod metrics;
 pub mod pipeline;

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use tracing::{info, warn};
-use wiremap_probe::identity::IdentityMap;
+use wiremap_probe::identity::{IdentityMap, IdentitySource};
 use wiremap_probe::jsonl;
 use wiremap_probe::live::{self, LiveConfig};
 use wiremap_probe::metrics::MetricsServer;
@@ -52,6 +52,22 @@ struct Args {
     /// Identities from this YAML topology file.
     #[arg(long)]
     topology: Option<PathBuf>,
+    /// Where identities come from. auto: --topology if given, else the
+    /// Kubernetes API (for live capture, or when --kubeconfig is given),
+    /// else none (a capture file alone: every address external).
+    #[arg(long, value_enum, default_value = "auto")]
+    identity: IdentityFrom,
+    /// Kubeconfig for the Kubernetes API (default: $KUBECONFIG or
+    /// ~/.kube/config, then the in-cluster service account).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: its current context).
+    #[arg(long)]
+    kube_context: Option<String>,
+    /// Seconds to wait for the first full list of pods, services,
+    /// endpointslices and nodes before giving up.
+    #[arg(long, default_value_t = 60)]
+    kube_sync_timeout: u64,
     /// Relay URL, e.g. ws://relay:8080/ws/probe.
     #[arg(long)]
     relay: Option<String>,
@@ -140,14 +156,7 @@ fn main() -> Result<()> {
     init_logs(args.log_format);
     let node = args.node.clone().unwrap_or_else(hostname);
     let epoch = now_us();
-    let ids = match &args.topology {
-        Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            Topology::parse(&text)?.identities()
-        }
-        None => IdentityMap::new(),
-    };
+    let (ids, mut identity_source) = identities(&args)?;
     if !(args.snapshot_interval > 0.0 && args.snapshot_interval <= 3600.0) {
         bail!("--snapshot-interval must be in (0, 3600] seconds");
     }
@@ -235,6 +244,9 @@ fn main() -> Result<()> {
         if stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
+        if let Some(ids) = identity_source.as_mut().and_then(|s| s.poll()) {
+            pipeline.set_identities(ids, &mut outs);
+        }
         if let Sink::Relay(u) = &sink {
             while let Some(f) = u.try_filter() {
                 match pipeline.set_capture_filter(&f) {
@@ -282,3 +294,61 @@ fn main() -> Result<()> {
 }
 
 use wiremap_wire::Frame;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum IdentityFrom {
+    Auto,
+    Topology,
+    Kubernetes,
+    None,
+}
+
+/// The first identity map, and the source of later ones (the Kubernetes
+/// API; a topology file never changes).
+fn identities(args: &Args) -> Result<(IdentityMap, Option<Box<dyn IdentitySource>>)> {
+    let from = match args.identity {
+        IdentityFrom::Auto if args.topology.is_some() => IdentityFrom::Topology,
+        IdentityFrom::Auto if args.kubeconfig.is_some() || args.pcap.is_none() => {
+            IdentityFrom::Kubernetes
+        }
+        IdentityFrom::Auto => IdentityFrom::None,
+        f => f,
+    };
+    match from {
+        IdentityFrom::Topology => {
+            let Some(p) = &args.topology else {
+                bail!("--identity topology needs --topology FILE");
+            };
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Ok((Topology::parse(&text)?.identities(), None))
+        }
+        IdentityFrom::Kubernetes => kube_identities(args),
+        IdentityFrom::None | IdentityFrom::Auto => Ok((IdentityMap::new(), None)),
+    }
+}
+
+#[cfg(feature = "kube")]
+fn kube_identities(args: &Args) -> Result<(IdentityMap, Option<Box<dyn IdentitySource>>)> {
+    use wiremap_probe::kube::{KubeOptions, KubeSource};
+    let hint = "identities from the Kubernetes API (without a cluster: --topology FILE, \
+                or --identity none)";
+    let opts = KubeOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.kube_context.clone(),
+        ..KubeOptions::default()
+    };
+    let mut src = KubeSource::start(&opts).context(hint)?;
+    let ids = src
+        .wait_ready(Duration::from_secs(args.kube_sync_timeout.max(1)))
+        .context(hint)?;
+    Ok((ids, Some(Box::new(src))))
+}
+
+#[cfg(not(feature = "kube"))]
+fn kube_identities(_: &Args) -> Result<(IdentityMap, Option<Box<dyn IdentitySource>>)> {
+    bail!(
+        "this probe was built without the `kube` feature: give --topology FILE, \
+         or --identity none"
+    )
+}
