@@ -148,6 +148,55 @@ impl Browser {
         }
     }
 
+    /// Runs `script` with `args` (available as `arguments[i]`).
+    pub fn execute_with(&self, script: &str, args: Vec<Value>) -> Result<Value, String> {
+        let v = self.call(
+            "POST",
+            &self.session_path("/execute/sync"),
+            Some(json!({"script": script, "args": args})),
+        )?;
+        Ok(v["value"].clone())
+    }
+
+    /// The current URL of the top-level page.
+    pub fn url(&self) -> Result<String, String> {
+        let v = self.call("GET", &self.session_path("/url"), None)?;
+        v["value"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("no URL in {v}"))
+    }
+
+    /// Makes the first element matching `css` (an `<iframe>`) the context
+    /// of later scripts.
+    pub fn switch_to_frame(&self, css: &str) -> Result<(), String> {
+        let found = self.call(
+            "POST",
+            &self.session_path("/element"),
+            Some(json!({"using": "css selector", "value": css})),
+        )?;
+        let element = found["value"].clone();
+        if !element.is_object() {
+            return Err(format!("no element {css}: {found}"));
+        }
+        self.call(
+            "POST",
+            &self.session_path("/frame"),
+            Some(json!({ "id": element })),
+        )
+        .map(|_| ())
+    }
+
+    /// Returns script context to the top-level page.
+    pub fn switch_to_top(&self) -> Result<(), String> {
+        self.call(
+            "POST",
+            &self.session_path("/frame"),
+            Some(json!({ "id": Value::Null })),
+        )
+        .map(|_| ())
+    }
+
     /// Saves a PNG screenshot of the viewport.
     pub fn screenshot(&self, path: &Path) -> Result<(), String> {
         let v = self.call("GET", &self.session_path("/screenshot"), None)?;
