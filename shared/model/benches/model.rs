@@ -1,5 +1,6 @@
 //! Bench binary: L7 aggregation throughput and layout speed and quality.
-//! Run: `cargo bench -p wiremap-model --bench model`.
+//! Run: `cargo bench -p wiremap-model --bench model`; results and the
+//! side-by-side comparison with other engines are in docs/bench/model.md.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;

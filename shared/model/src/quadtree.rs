@@ -24,6 +24,33 @@ pub(crate) struct ForceInput<'a> {
     pub(crate) padding: f64,
 }
 
+/// `Σ mass·d / max(|d|², 1)` over `sources` (d from `(x, y)` to the
+/// source; closer than 1 px is softened like d3's distanceMin; a
+/// coincident source adds 0). Two independent accumulator pairs keep the
+/// additions out of one dependency chain.
+#[inline]
+fn pull(sources: &[(f64, f64, f64)], x: f64, y: f64) -> (f64, f64) {
+    let (mut ax, mut ay, mut bx, mut by) = (0.0, 0.0, 0.0, 0.0);
+    let mut pairs = sources.chunks_exact(2);
+    for c in &mut pairs {
+        let (dx0, dy0) = (c[0].0 - x, c[0].1 - y);
+        let (dx1, dy1) = (c[1].0 - x, c[1].1 - y);
+        let w0 = c[0].2 / (dx0 * dx0 + dy0 * dy0).max(1.0);
+        let w1 = c[1].2 / (dx1 * dx1 + dy1 * dy1).max(1.0);
+        ax += dx0 * w0;
+        ay += dy0 * w0;
+        bx += dx1 * w1;
+        by += dy1 * w1;
+    }
+    if let [(sx, sy, m)] = pairs.remainder() {
+        let (dx, dy) = (sx - x, sy - y);
+        let w = m / (dx * dx + dy * dy).max(1.0);
+        ax += dx * w;
+        ay += dy * w;
+    }
+    (ax + bx, ay + by)
+}
+
 /// Reused buffers of the group traversal.
 #[derive(Debug, Clone, Default)]
 struct Lists {
@@ -251,32 +278,20 @@ impl QuadTree {
                     .iter()
                     .map(|&q| (inp.xs[q as usize], inp.ys[q as usize])),
             );
+            // One source list: far cells, then near points with mass 1.
+            // Self and coincident points need no test: their d is (0, 0).
+            lists
+                .far
+                .extend(lists.near_xy.iter().map(|&(x, y)| (x, y, 1.0)));
             for &p in pts {
                 let i = p as usize;
                 if !inp.active[i] {
                     continue;
                 }
                 let (x, y) = (inp.xs[i], inp.ys[i]);
-                let (mut sx, mut sy) = (0.0, 0.0);
-                for &(cx, cy, mass) in &lists.far {
-                    let (dx, dy) = (cx - x, cy - y);
-                    let w = inp.strength * mass / (dx * dx + dy * dy).max(1.0);
-                    sx += dx * w;
-                    sy += dy * w;
-                }
-                for &(qx, qy) in &lists.near_xy {
-                    let (dx, dy) = (qx - x, qy - y);
-                    let l = dx * dx + dy * dy;
-                    // Self and coincident points exert nothing; closer than
-                    // 1 px is softened (d3's distanceMin).
-                    let w = if l == 0.0 {
-                        0.0
-                    } else {
-                        inp.strength / l.max(1.0)
-                    };
-                    sx += dx * w;
-                    sy += dy * w;
-                }
+                let (sx, sy) = pull(&lists.far, x, y);
+                fx[i] += sx * inp.strength;
+                fy[i] += sy * inp.strength;
                 let ri = inp.rs[i] + inp.padding;
                 for (&q, &(qx, qy)) in lists.near.iter().zip(&lists.near_xy) {
                     let j = q as usize;
@@ -289,8 +304,6 @@ impl QuadTree {
                         pairs.push((p, q));
                     }
                 }
-                fx[i] += sx;
-                fy[i] += sy;
             }
         }
         self.lists = lists;
