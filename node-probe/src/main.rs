@@ -13,7 +13,7 @@ use wiremap_probe::identity::{IdentityMap, IdentitySource};
 use wiremap_probe::jsonl;
 use wiremap_probe::live::{self, LiveConfig};
 use wiremap_probe::metrics::MetricsServer;
-use wiremap_probe::pcap::CaptureReader;
+use wiremap_probe::pcap::{CaptureReader, ReplayClock};
 use wiremap_probe::pipeline::{Output, Pipeline, PipelineConfig};
 use wiremap_probe::topology::Topology;
 use wiremap_probe::uplink::{Uplink, UplinkConfig};
@@ -49,6 +49,14 @@ struct Args {
     /// Read this pcap or pcapng file instead of capturing.
     #[arg(long)]
     pcap: Option<PathBuf>,
+    /// With --pcap: pace packets by their timestamps, shifted so the first
+    /// packet is now (the shifted timestamps stay the only clock).
+    #[arg(long, requires = "pcap")]
+    pcap_realtime: bool,
+    /// With --pcap: replay the file until stopped, each pass shifted later by
+    /// the capture's span; every flow ends at the end of a pass.
+    #[arg(long, requires = "pcap")]
+    pcap_loop: bool,
     /// Identities from this YAML topology file.
     #[arg(long)]
     topology: Option<PathBuf>,
@@ -199,31 +207,18 @@ fn main() -> Result<()> {
     };
 
     if let Some(path) = &args.pcap {
-        let file =
-            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let mut reader = CaptureReader::new(BufReader::with_capacity(1 << 20, file))?;
-        let mut outs = Vec::new();
-        loop {
-            if let Sink::Relay(u) = &sink {
-                while let Some(f) = u.try_filter() {
-                    if let Err(e) = pipeline.set_capture_filter(&f) {
-                        warn!("capture filter refused: {e}");
-                    }
-                }
-            }
-            let Some(rec) = reader.next_record()? else {
-                break;
-            };
-            pipeline.on_frame(rec.ts_us, rec.link, rec.data, &mut outs);
-            if !outs.is_empty() {
-                sink.push(&node, &mut outs)?;
-            }
-        }
-        pipeline.finish(&mut outs);
-        sink.push(&node, &mut outs)?;
-        if let Some(m) = &metrics {
-            m.publish(pipeline.counters());
-        }
+        let replay = Replay {
+            realtime: args.pcap_realtime,
+            looped: args.pcap_loop,
+        };
+        replay_pcap(
+            path,
+            replay,
+            &node,
+            &mut pipeline,
+            &mut sink,
+            metrics.as_ref(),
+        )?;
         info!(counters = ?pipeline.counters(), "end of capture file");
         if let Sink::Relay(u) = sink {
             u.shutdown(Duration::from_secs(5));
@@ -294,6 +289,102 @@ fn main() -> Result<()> {
 }
 
 use wiremap_wire::Frame;
+
+/// How a capture file is read: once at full speed (the default), paced by
+/// its timestamps, and/or looped.
+#[derive(Debug, Clone, Copy)]
+struct Replay {
+    realtime: bool,
+    looped: bool,
+}
+
+/// Longest sleep between two looks at the relay and the stop flag while a
+/// paced replay waits for its next packet.
+const REPLAY_WAIT_STEP: Duration = Duration::from_millis(50);
+
+/// Reads `path` through the pipeline, once or in passes (see
+/// [`wiremap_probe::pcap::ReplayClock`]). Each pass ends with
+/// [`Pipeline::finish`], so every flow and connection ends and the next pass
+/// is new traffic rather than a continuation of reused connections.
+fn replay_pcap(
+    path: &std::path::Path,
+    replay: Replay,
+    node: &str,
+    pipeline: &mut Pipeline,
+    sink: &mut Sink,
+    metrics: Option<&MetricsServer>,
+) -> Result<()> {
+    let stop = (replay.realtime || replay.looped).then(live::stop_flag);
+    let stopped = || {
+        stop.as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+    };
+    let mut clock = ReplayClock::new(replay.realtime.then(|| now_us() as i64));
+    let mut outs = Vec::new();
+    loop {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let mut reader = CaptureReader::new(BufReader::with_capacity(1 << 20, file))?;
+        let mut packets = 0u64;
+        loop {
+            if stopped() {
+                break;
+            }
+            apply_filters(sink, pipeline);
+            let Some(rec) = reader.next_record()? else {
+                break;
+            };
+            packets += 1;
+            let ts = clock.map(rec.ts_us);
+            if replay.realtime {
+                // Wait until the packet is due, keeping timers and the
+                // relay's filters alive meanwhile.
+                loop {
+                    let now = now_us() as i64;
+                    if now >= ts || stopped() {
+                        break;
+                    }
+                    let wait = Duration::from_micros((ts - now) as u64).min(REPLAY_WAIT_STEP);
+                    std::thread::sleep(wait);
+                    pipeline.tick((now_us() as i64).min(ts), &mut outs);
+                    apply_filters(sink, pipeline);
+                    if !outs.is_empty() {
+                        sink.push(node, &mut outs)?;
+                    }
+                }
+            }
+            pipeline.on_frame(ts, rec.link, rec.data, &mut outs);
+            if !outs.is_empty() {
+                sink.push(node, &mut outs)?;
+            }
+        }
+        pipeline.finish(&mut outs);
+        sink.push(node, &mut outs)?;
+        if let Some(m) = metrics {
+            m.publish(pipeline.counters());
+        }
+        if !replay.looped || stopped() {
+            return Ok(());
+        }
+        if packets == 0 {
+            bail!("{} holds no packets to loop over", path.display());
+        }
+        clock.next_pass();
+        info!(pass = clock.passes(), "capture replayed, starting over");
+    }
+}
+
+/// Applies capture filters the relay sent since the last call.
+fn apply_filters(sink: &Sink, pipeline: &mut Pipeline) {
+    if let Sink::Relay(u) = sink {
+        while let Some(f) = u.try_filter() {
+            match pipeline.set_capture_filter(&f) {
+                Ok(()) => info!(revision = f.revision, "capture filter applied"),
+                Err(e) => warn!("capture filter refused: {e}"),
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum IdentityFrom {

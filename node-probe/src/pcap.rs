@@ -355,3 +355,115 @@ impl<R: Read> CaptureReader<R> {
         Ok(())
     }
 }
+
+/// Gap added between two passes of a looped replay, µs: the next pass
+/// starts this long after the previous pass's last packet.
+pub const REPLAY_PASS_GAP_US: i64 = 1_000;
+
+/// The clock of a replayed capture (`--pcap-loop`, `--pcap-realtime`):
+/// maps file timestamps to the timestamps the pipeline sees.
+///
+/// Every timestamp of pass `k` is shifted by `start + k × period`, where
+/// `period` is the first pass's span (first to latest packet) plus
+/// [`REPLAY_PASS_GAP_US`]. So each pass looks like the same traffic again,
+/// later in time, and time never goes back from one pass to the next.
+/// With a start time (`--pcap-realtime`), the first packet is shifted to it.
+/// Sans-IO: the shell passes the current time in and does the sleeping.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayClock {
+    start_us: Option<i64>,
+    /// File time of the first packet.
+    first_us: Option<i64>,
+    /// Latest file time seen in the first pass.
+    latest_us: i64,
+    period_us: Option<i64>,
+    pass: i64,
+}
+
+impl ReplayClock {
+    /// A clock that keeps file time on the first pass (`start_us` `None`)
+    /// or moves the first packet to `start_us`.
+    pub fn new(start_us: Option<i64>) -> Self {
+        ReplayClock {
+            start_us,
+            ..ReplayClock::default()
+        }
+    }
+
+    /// The pipeline timestamp of a packet stamped `file_us` in the file.
+    pub fn map(&mut self, file_us: i64) -> i64 {
+        let first = *self.first_us.get_or_insert(file_us);
+        if self.period_us.is_none() {
+            self.latest_us = self.latest_us.max(file_us);
+        }
+        let base = self.start_us.map_or(0, |s| s.saturating_sub(first));
+        let shift = self
+            .period_us
+            .unwrap_or(0)
+            .saturating_mul(self.pass)
+            .saturating_add(base);
+        file_us.saturating_add(shift)
+    }
+
+    /// The current pass ended; the next one starts one period later.
+    pub fn next_pass(&mut self) {
+        if self.period_us.is_none() {
+            let first = self.first_us.unwrap_or(0);
+            self.period_us = Some(
+                self.latest_us
+                    .saturating_sub(first)
+                    .max(0)
+                    .saturating_add(REPLAY_PASS_GAP_US),
+            );
+        }
+        self.pass += 1;
+    }
+
+    /// Completed passes.
+    pub fn passes(&self) -> i64 {
+        self.pass
+    }
+
+    /// The shift between passes, once the first pass is over.
+    pub fn period_us(&self) -> Option<i64> {
+        self.period_us
+    }
+}
+
+#[cfg(test)]
+mod replay_tests {
+    use super::ReplayClock;
+
+    #[test]
+    fn file_time_is_kept_on_the_first_pass_and_shifted_by_the_span_after() {
+        let mut c = ReplayClock::new(None);
+        assert_eq!(c.map(1_000_000), 1_000_000);
+        assert_eq!(c.map(1_400_000), 1_400_000);
+        // A packet stamped earlier than its predecessor keeps its own time.
+        assert_eq!(c.map(1_300_000), 1_300_000);
+        c.next_pass();
+        assert_eq!(c.period_us(), Some(400_000 + super::REPLAY_PASS_GAP_US));
+        assert_eq!(c.map(1_000_000), 1_401_000);
+        assert_eq!(c.map(1_400_000), 1_801_000);
+        c.next_pass();
+        assert_eq!(c.map(1_000_000), 1_802_000);
+        assert_eq!(c.passes(), 2);
+    }
+
+    #[test]
+    fn realtime_moves_the_first_packet_to_the_start_time() {
+        let mut c = ReplayClock::new(Some(5_000_000_000));
+        assert_eq!(c.map(1_000), 5_000_000_000);
+        assert_eq!(c.map(3_000), 5_000_002_000);
+        c.next_pass();
+        assert_eq!(c.map(1_000), 5_000_003_000);
+    }
+
+    #[test]
+    fn a_capture_of_one_instant_still_moves_forward() {
+        let mut c = ReplayClock::new(None);
+        assert_eq!(c.map(7), 7);
+        c.next_pass();
+        assert!(c.map(7) > 7);
+    }
+}
