@@ -6,11 +6,19 @@
 use std::io::Write;
 
 use serde_json::{json, Map, Value};
-use wiremap_wire::json::{entry_to_json, format_rfc3339};
-use wiremap_wire::{EntryView, Frame, Identity};
+use wiremap_wire::json::format_rfc3339;
+use wiremap_wire::{Frame, Identity};
+
+use crate::entry_json::EntryWriter;
 
 use crate::flow::EndReason;
 use crate::pipeline::{FlowRecord, Output};
+
+thread_local! {
+    /// The entry writer and its line buffer, reused from batch to batch.
+    static WRITER: std::cell::RefCell<(EntryWriter, Vec<u8>)> =
+        std::cell::RefCell::new((EntryWriter::new(), Vec::new()));
+}
 
 fn rfc3339(us: i64) -> String {
     format_rfc3339(
@@ -79,27 +87,12 @@ pub fn write_output<W: Write>(w: &mut W, node: &str, o: &Output) -> std::io::Res
             serde_json::to_writer(&mut *w, &flow_to_json(r, node))?;
             w.write_all(b"\n")
         }
-        Output::Frame(Frame::L7Batch(b)) => {
-            for e in &b.entries {
-                let src = b
-                    .identity(e.src.identity)
-                    .cloned()
-                    .unwrap_or_else(|| Identity::external(e.src.ip));
-                let dst = b
-                    .identity(e.dst.identity)
-                    .cloned()
-                    .unwrap_or_else(|| Identity::external(e.dst.ip));
-                let view = EntryView {
-                    entry: e,
-                    src: &src,
-                    dst: &dst,
-                    node: &b.node,
-                };
-                serde_json::to_writer(&mut *w, &entry_to_json(&view))?;
-                w.write_all(b"\n")?;
-            }
-            Ok(())
-        }
+        Output::Frame(Frame::L7Batch(b)) => WRITER.with(|cell| {
+            let (writer, buf) = &mut *cell.borrow_mut();
+            buf.clear();
+            writer.write_batch(buf, b);
+            w.write_all(buf)
+        }),
         Output::Frame(_) => Ok(()),
     }
 }

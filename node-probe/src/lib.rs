@@ -18,6 +18,7 @@ pub mod pcap;
 pub use error::ProbeError;
 pub mod capture_filter;
 pub mod dedupe;
+pub mod entry_json;
 pub mod flow;
 pub mod identity;
 pub mod jsonl;

@@ -173,7 +173,7 @@ type UdpKey = (Endpoint, Endpoint, u16);
 /// DNS over UDP: queries of every flow waiting for their responses.
 #[derive(Debug, Default)]
 pub(crate) struct DnsUdp {
-    pending: HashMap<UdpKey, Query>,
+    pending: HashMap<UdpKey, Query, foldhash::fast::RandomState>,
 }
 
 /// A finished UDP transaction with its client and server.

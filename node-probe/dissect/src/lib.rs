@@ -37,6 +37,10 @@ mod txn;
 
 use std::collections::HashMap;
 
+/// Hasher of the per-packet maps: foldhash, seeded per process (SipHash
+/// showed up in profiles of the packet path).
+type FastState = foldhash::fast::RandomState;
+
 use wiremap_wire::{Entry, Peer};
 
 pub use config::Config;
@@ -79,9 +83,9 @@ fn key(a: Endpoint, b: Endpoint) -> ConnKey {
 pub struct Dissector {
     config: Config,
     counters: Counters,
-    conns: HashMap<ConnKey, Conn>,
+    conns: HashMap<ConnKey, Conn, FastState>,
     dns_udp: DnsUdp,
-    udp_flows: HashMap<ConnKey, (u64, i64)>,
+    udp_flows: HashMap<ConnKey, (u64, i64), FastState>,
     next_conn_id: u64,
     next_entry_id: u64,
     txns: Vec<Txn>,
