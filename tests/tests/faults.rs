@@ -364,8 +364,15 @@ fn a_restarted_relay_is_found_again_by_probes_and_the_browser() {
         want.is_subset(&got)
     };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !has_all(&browser.execute(edge_set).unwrap()) {
-        assert!(Instant::now() < deadline, "the L4 map never became whole");
+    loop {
+        let shown = browser.execute(edge_set).unwrap();
+        if has_all(&shown) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the L4 map never became whole: want {want:?}, shown {shown}"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
     let viewer = Viewer::connect(bed.stack.addr()).expect("viewer");

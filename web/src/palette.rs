@@ -31,7 +31,7 @@ pub fn namespace_colour(namespace: &str) -> &'static str {
     NAMESPACE_COLOURS[i]
 }
 
-/// The colour of an L7 protocol's edges.
+/// The colour of a protocol's edges (L7 protocols; TCP and UDP on the L4 map).
 pub fn protocol_colour(p: Protocol) -> &'static str {
     match p {
         Protocol::HTTP => "#2f7f7c",
@@ -40,6 +40,8 @@ pub fn protocol_colour(p: Protocol) -> &'static str {
         Protocol::DNS => "#8a5cc2",
         Protocol::REDIS => "#c9463d",
         Protocol::KAFKA => "#d98a1e",
+        Protocol::TCP => "#7d8aa3",
+        Protocol::UDP => "#b08fa8",
         _ => NEUTRAL_EDGE,
     }
 }

@@ -105,7 +105,8 @@ pub struct EdgeRow {
     pub key: String,
     pub src: String,
     pub dst: String,
-    /// The KFL2 protocol name ("HTTP"), or "L4" on the L4 map.
+    /// The KFL2 protocol name ("HTTP"); "TCP" or "UDP" on the L4 map ("L4"
+    /// for other IP protocols).
     pub protocol: String,
     /// Bytes counted under the size toggles (window, or all when cumulative).
     pub bytes: u64,

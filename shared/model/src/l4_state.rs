@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
-use wiremap_wire::{Identity, L4Snapshot};
+use wiremap_wire::{Identity, L4Snapshot, Protocol};
 
 use crate::error::ModelError;
 use crate::fx_hash::{FxHashMap, FxHashSet};
@@ -249,8 +249,10 @@ impl L4State {
     }
 
     /// The L4 map: cumulative totals (all epochs) and rates (latest
-    /// snapshot interval per probe) per (client group, server group) edge.
-    /// Protocol hiding does not apply (L4 edges have no L7 protocol).
+    /// snapshot interval per probe) per (client group, server group,
+    /// transport) edge. Edges carry [`Protocol::TCP`] or [`Protocol::UDP`]
+    /// (None for other IP protocols); the legend lists the transports
+    /// present and hides them like L7 protocols.
     pub fn graph(&self, settings: &ViewSettings) -> MapGraph {
         let ids = self.identities.items();
         let groups = GroupTable::build(ids, settings.grouping, settings.collapse_external);
@@ -263,10 +265,11 @@ impl L4State {
             first: Option<i64>,
             last: Option<i64>,
         }
-        let mut accs: BTreeMap<(u32, u32), Acc> = BTreeMap::new();
+        let mut accs: BTreeMap<(u32, u32, u8), Acc> = BTreeMap::new();
         let mut seen_id = vec![false; ids.len()];
         let mut hidden = HiddenStats::default();
-        let mut hidden_keys: FxHashSet<(u32, u32)> = FxHashSet::default();
+        let mut hidden_keys: FxHashSet<(u32, u32, u8)> = FxHashSet::default();
+        let mut transports: BTreeSet<Protocol> = BTreeSet::new();
         let mut considered = 0u64;
 
         let mut add = |key: &Key, c: &Counts, rate: Option<(Counts, f64)>, at: Option<i64>| {
@@ -274,8 +277,15 @@ impl L4State {
             let (ci, si) = (key.0 as usize, key.1 as usize);
             seen_id[ci] = true;
             seen_id[si] = true;
-            let gk = (groups.of_identity[ci], groups.of_identity[si]);
-            if hidden_id[ci] || hidden_id[si] {
+            let gk = (groups.of_identity[ci], groups.of_identity[si], key.3);
+            let transport = transport_of(key.3);
+            if let Some(t) = transport {
+                transports.insert(t);
+            }
+            if hidden_id[ci]
+                || hidden_id[si]
+                || transport.is_some_and(|t| settings.hidden.protocols.is_hidden(&t))
+            {
                 hidden.entries += 1;
                 hidden.bytes = hidden
                     .bytes
@@ -332,7 +342,8 @@ impl L4State {
         }
 
         let mut edges = Vec::with_capacity(accs.len());
-        for ((cg, sg), a) in &accs {
+        for ((cg, sg, ip_proto), a) in &accs {
+            let protocol = transport_of(*ip_proto);
             let (s, t) = (node_of[cg], node_of[sg]);
             let req = if settings.include_request {
                 a.total.to_server
@@ -390,10 +401,15 @@ impl L4State {
                 (Metric::Throughput, false) => pps,
             };
             edges.push(MapEdge {
-                key: format!("{}|{}|-", nodes[s].key, nodes[t].key),
+                key: format!(
+                    "{}|{}|{}",
+                    nodes[s].key,
+                    nodes[t].key,
+                    protocol.map_or("-", Protocol::name)
+                ),
                 source: s,
                 target: t,
-                protocol: None,
+                protocol,
                 request_bytes: a.total.to_server,
                 response_bytes: a.total.to_client,
                 packets_to_server: a.total.pkts_to_server,
@@ -409,7 +425,7 @@ impl L4State {
                 last_seen_us: a.last.unwrap_or(0),
             });
         }
-        edges.sort_by_key(|e| (e.source, e.target));
+        edges.sort_by_key(|e| (e.source, e.target, e.protocol));
 
         hidden.edges = hidden_keys.iter().filter(|k| !accs.contains_key(k)).count();
         hidden.nodes = hidden_keys
@@ -423,10 +439,19 @@ impl L4State {
         MapGraph {
             nodes,
             edges,
-            legend: Legend::build(&settings.hidden, namespaces, cluster_nodes, BTreeSet::new()),
+            legend: Legend::build(&settings.hidden, namespaces, cluster_nodes, transports),
             hidden,
             considered,
             matched: considered,
         }
+    }
+}
+
+/// The map protocol of an IP protocol number: TCP and UDP; None for others.
+fn transport_of(ip_proto: u8) -> Option<Protocol> {
+    match ip_proto {
+        6 => Some(Protocol::TCP),
+        17 => Some(Protocol::UDP),
+        _ => None,
     }
 }

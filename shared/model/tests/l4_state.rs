@@ -5,6 +5,7 @@ mod scene;
 use proptest::prelude::*;
 use scene::*;
 use wiremap_model::{Grouping, L4State, MapGraph, Metric, ModelError, ViewSettings};
+use wiremap_wire::Protocol;
 
 fn edge<'a>(g: &'a MapGraph, src: &str, dst: &str) -> &'a wiremap_model::MapEdge {
     g.edges
@@ -40,7 +41,7 @@ fn golden_rates_and_totals() {
     let mut s = ViewSettings::default();
     let g = l4.graph(&s);
     let e = edge(&g, "shop/web-1", "shop/db-0");
-    assert_eq!(e.protocol, None);
+    assert_eq!(e.protocol, Some(Protocol::TCP));
     assert_eq!(
         (
             e.request_bytes,
@@ -53,7 +54,7 @@ fn golden_rates_and_totals() {
     assert_eq!(e.bytes_rate, 3000.0); // (2000 + 4000) / 2 s
     assert_eq!(e.value, 3000.0);
     assert_eq!(e.throughput, 20.0); // (20 + 20) / 2 s
-    assert_eq!(e.key, "shop/web-1|shop/db-0|-");
+    assert_eq!(e.key, "shop/web-1|shop/db-0|TCP");
     let web = &g.nodes[g.node_index("shop/web-1").unwrap()];
     assert_eq!(
         (web.out_rate, web.in_rate, web.out_pps, web.in_pps),
@@ -205,6 +206,69 @@ fn two_probes_add_up_and_legend_hides() {
     assert_eq!(g.hidden.entries, 2);
     assert_eq!(g.hidden.bytes, 330);
     assert_eq!(g.legend.hidden_nodes(), 1);
+}
+
+/// One client talking TCP and UDP to the same server gets one edge per
+/// transport; other IP protocols get an edge without one; the legend lists
+/// the transports and hiding one hides its edges only.
+#[test]
+fn transports_make_separate_edges_and_hide_like_protocols() {
+    let mut l4 = L4State::new();
+    let with_proto = |ip_proto, to_server| {
+        let mut c = counter(0, 2, to_server, 10, 1);
+        c.ip_proto = ip_proto;
+        c
+    };
+    l4.ingest(snapshot(
+        "node-a",
+        1,
+        1,
+        10,
+        scene_identities(),
+        vec![
+            with_proto(6, 1000),
+            with_proto(17, 200),
+            with_proto(132, 30),
+        ],
+    ))
+    .unwrap();
+    let mut s = ViewSettings {
+        cumulative: true,
+        ..Default::default()
+    };
+    let g = l4.graph(&s);
+    let found: Vec<(String, Option<Protocol>, u64)> = g
+        .edges
+        .iter()
+        .map(|e| (e.key.clone(), e.protocol, e.request_bytes))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("shop/web-1|shop/db-0|-".to_string(), None, 30),
+            (
+                "shop/web-1|shop/db-0|TCP".to_string(),
+                Some(Protocol::TCP),
+                1000
+            ),
+            (
+                "shop/web-1|shop/db-0|UDP".to_string(),
+                Some(Protocol::UDP),
+                200
+            ),
+        ]
+    );
+    let listed: Vec<Protocol> = g.legend.protocols.iter().map(|(p, _)| *p).collect();
+    assert_eq!(listed, vec![Protocol::TCP, Protocol::UDP]);
+    s.hidden.toggle_protocol(Protocol::UDP);
+    let g = l4.graph(&s);
+    assert_eq!(g.edges.len(), 2);
+    assert!(g.edges.iter().all(|e| e.protocol != Some(Protocol::UDP)));
+    assert_eq!(
+        (g.hidden.edges, g.hidden.entries, g.hidden.bytes),
+        (1, 1, 210)
+    );
+    assert_eq!(g.legend.hidden_protocols(), 1);
 }
 
 proptest! {
