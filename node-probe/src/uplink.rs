@@ -187,6 +187,33 @@ struct Worker {
 
 type Ws = WebSocket<TcpStream>;
 
+/// How long a closing uplink waits for the relay's close reply.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Sends a close frame and reads until the relay answers with its own (or
+/// `grace` passes), so the socket is closed with nothing unread. Dropping a
+/// socket with unread data (a filter or ping the relay sent) makes the
+/// kernel answer with a reset, and a reset makes the relay's kernel discard
+/// the last frames it had received but not yet handed to the relay.
+fn close_gracefully(ws: &mut Ws, grace: Duration) {
+    let until = Instant::now() + grace;
+    if ws.close(None).is_err() {
+        return;
+    }
+    while Instant::now() < until {
+        match ws.read() {
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = ws.get_ref().shutdown(std::net::Shutdown::Both);
+}
+
 /// Frames written between two reads of the inbound side.
 const WRITES_PER_READ: usize = 64;
 
@@ -203,8 +230,7 @@ impl Worker {
                     info!(url = %self.cfg.url, "connected to the relay");
                     backoff = self.cfg.backoff_min;
                     let finished = self.serve(&mut ws);
-                    let _ = ws.close(None);
-                    let _ = ws.flush();
+                    close_gracefully(&mut ws, CLOSE_GRACE);
                     if finished {
                         return;
                     }
