@@ -20,7 +20,7 @@
 //!     selector: {app: web}
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use serde::Deserialize;
@@ -187,9 +187,21 @@ impl Topology {
             }
         }
         for s in &self.services {
+            // The one node all the pods it selects run on, if they share one.
+            let nodes: BTreeSet<&str> = self
+                .pods
+                .iter()
+                .filter(|p| p.namespace == s.namespace && selects(&s.selector, &p.labels))
+                .map(|p| p.node.as_str())
+                .collect();
+            let node = match nodes.len() {
+                1 => nodes.into_iter().next().unwrap_or_default().to_string(),
+                _ => String::new(),
+            };
             for ip in all_ips(s.ip, &s.ips) {
                 let mut id = Identity::external(ip);
                 id.kind = IdentityKind::SERVICE;
+                id.node = node.clone();
                 id.name = s.name.clone();
                 id.namespace = s.namespace.clone();
                 id.service = s.name.clone();

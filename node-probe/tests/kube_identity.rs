@@ -201,17 +201,21 @@ fn lists_and_watches_resolve_pods_services_nodes() {
         .collect();
     assert_eq!(nodes, [("node-a", 1), ("node-b", 2), ("node-c", 1)]);
 
-    // ClusterIPs.
-    for (addr, ns, name) in [
-        ("10.96.0.1", "default", "kubernetes"),
-        ("10.96.0.10", "kube-system", "kube-dns"),
-        ("10.96.10.10", "shop", "web"),
-        ("fd00:10:96::a", "shop", "web"),
-        ("10.96.20.20", "shop", "external-db"),
+    // ClusterIPs, with the node their endpoints run on when it is one
+    // (EndpointSlice nodeName; none for endpoints that are not pods).
+    for (addr, ns, name, node) in [
+        ("10.96.0.1", "default", "kubernetes", ""),
+        ("10.96.0.10", "kube-system", "kube-dns", "node-c"),
+        ("10.96.10.10", "shop", "web", "node-a"),
+        ("fd00:10:96::a", "shop", "web", "node-a"),
+        ("10.96.20.20", "shop", "external-db", ""),
     ] {
         let id = m.get(ip(addr)).expect(addr);
         assert_eq!(id.kind, IdentityKind::SERVICE, "{addr}");
-        assert_eq!((id.namespace.as_str(), id.name.as_str()), (ns, name));
+        assert_eq!(
+            (id.namespace.as_str(), id.name.as_str(), id.node.as_str()),
+            (ns, name, node)
+        );
     }
     // The endpoint of a selector-less service: external, but named.
     let ext = m.get(ip("192.0.2.50")).expect("external-db endpoint");

@@ -157,3 +157,40 @@ fn topology_errors_are_values() {
     let id = m.get("10.0.0.1".parse().unwrap()).unwrap();
     assert_eq!((id.kind, id.name.as_str()), (IdentityKind::NODE, "n1"));
 }
+
+/// A service's identity carries the node its selected pods run on when they
+/// share one (so maps grouped by node place it), and no node when they span
+/// several; the reporting rule ignores service nodes either way.
+#[test]
+fn service_identities_carry_their_pods_node_when_it_is_one() {
+    let topo = Topology::parse(
+        r#"
+nodes:
+  - {name: node-a, ips: ["192.0.2.1"]}
+  - {name: node-b, ips: ["192.0.2.2"]}
+pods:
+  - {name: web-0, namespace: shop, ip: "10.0.0.1", node: node-b, labels: {app: web}}
+  - {name: web-1, namespace: shop, ip: "10.0.0.2", node: node-b, labels: {app: web}}
+  - {name: api-0, namespace: shop, ip: "10.0.0.3", node: node-a, labels: {app: api}}
+  - {name: api-1, namespace: shop, ip: "10.0.0.4", node: node-b, labels: {app: api}}
+  - {name: web-x, namespace: other, ip: "10.0.0.5", node: node-a, labels: {app: web}}
+services:
+  - {name: web, namespace: shop, ip: "10.96.0.1", selector: {app: web}}
+  - {name: api, namespace: shop, ip: "10.96.0.2", selector: {app: api}}
+  - {name: none, namespace: shop, ip: "10.96.0.3", selector: {app: gone}}
+"#,
+    )
+    .expect("topology parses");
+    let ids = topo.identities();
+    let node_of = |ip: &str| {
+        let id = ids.get(ip.parse().unwrap()).expect(ip);
+        assert_eq!(id.kind, IdentityKind::SERVICE, "{ip}");
+        id.node.clone()
+    };
+    assert_eq!(node_of("10.96.0.1"), "node-b", "both web pods on node-b");
+    assert_eq!(node_of("10.96.0.2"), "", "api spans node-a and node-b");
+    assert_eq!(node_of("10.96.0.3"), "", "no pod selected");
+    // An outside client calling the service: no node owns the flow.
+    let web = ids.get("10.96.0.1".parse().unwrap());
+    assert_eq!(reporting_node(None, web), None);
+}

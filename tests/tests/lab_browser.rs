@@ -375,13 +375,10 @@ fn the_live_lab_in_the_browser_shows_both_maps_and_filters() {
     );
 }
 
-/// The L4 map grouped by node should show the node pairs the calls cross
-/// (node-a -> node-b, …). Today a ClusterIP resolves to a service identity
-/// without a node, so every server side lands in `external` and node-b
-/// (servers only) is missing: ignored until service identities carry the
-/// node of their backends.
+/// The L4 map grouped by node shows the node pairs the calls cross
+/// (node-a -> node-b, …): a ClusterIP's identity carries the node of the
+/// pods behind it, so the server side lands on its node.
 #[test]
-#[ignore = "service identities carry no node yet: the L4 map by node shows `external` for every server"]
 fn the_l4_map_by_node_shows_every_node_pair() {
     let Some(live) = live() else { return };
     let browser = &live.browser;

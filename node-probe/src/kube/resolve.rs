@@ -17,7 +17,7 @@
 //! `Failed`) never own an address, a pod not being deleted beats one that
 //! is, and then the newest wins.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -130,6 +130,15 @@ fn selects(selector: &BTreeMap<String, String>, labels: Option<&BTreeMap<String,
         && labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)))
 }
 
+/// The one node all of a service's endpoints run on; empty when they span
+/// several (or none is known).
+fn single_node(nodes: Option<&BTreeSet<&str>>) -> String {
+    match nodes {
+        Some(n) if n.len() == 1 => n.iter().next().map(|s| s.to_string()).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
 /// Builds the identity map from the cached objects.
 pub fn identities(
     pods: &[Arc<Pod>],
@@ -165,6 +174,23 @@ pub fn identities(
         map.add_node(NodeInfo { name: node, ips });
     }
 
+    // The nodes each service's endpoints run on (EndpointSlice `nodeName`).
+    let mut service_nodes: HashMap<(&str, &str), BTreeSet<&str>> = HashMap::new();
+    for sl in slices {
+        let Some(svc) = sl
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(SERVICE_NAME_LABEL))
+        else {
+            continue;
+        };
+        let nodes = service_nodes
+            .entry((namespace(&sl.metadata), svc.as_str()))
+            .or_default();
+        nodes.extend(sl.endpoints.iter().filter_map(|ep| ep.node_name.as_deref()));
+    }
+
     // Services by ClusterIP.
     let mut services: Vec<&Service> = services.iter().map(|s| s.as_ref()).collect();
     services.sort_by(|a, b| {
@@ -191,6 +217,7 @@ pub fn identities(
             id.namespace = namespace(&s.metadata).into();
             id.service = id.name.clone();
             id.service_namespace = id.namespace.clone();
+            id.node = single_node(service_nodes.get(&(id.namespace.as_str(), id.name.as_str())));
             map.insert(id);
         }
     }

@@ -38,7 +38,9 @@ pub struct Identity {
     pub name: String,
     /// Namespace of the pod or service; empty for nodes and external peers.
     pub namespace: String,
-    /// Node that hosts the pod (or the node itself for kind NODE).
+    /// Node that hosts the pod (or the node itself for kind NODE; for kind
+    /// SERVICE, the node all its endpoints run on, empty when they span
+    /// several).
     pub node: String,
     /// Service that selects this pod (or the service itself for kind SERVICE).
     pub service: String,
