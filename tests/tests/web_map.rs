@@ -236,7 +236,17 @@ fn a_replayed_capture_drives_every_view_of_the_map() {
         ["HTTP", "HTTP/2", "gRPC", "DNS", "Redis", "Kafka"]
             .iter()
             .all(|p| protocols.contains(p)),
-        "the capture has every protocol: {protocols:?}"
+        "the capture has every protocol: {protocols:?}; delivered (node, protocol, peers resolved): {:?}; other frames: {:?}",
+        entries.iter().fold(BTreeMap::<(String, String, bool), u64>::new(), |mut m, d| {
+            *m.entry((
+                d.node.clone(),
+                d.entry.protocol.name().to_string(),
+                d.src.is_some() && d.dst.is_some(),
+            ))
+            .or_default() += 1;
+            m
+        }),
+        viewer.other_frames()
     );
     browser
         .wait_for(
@@ -401,8 +411,10 @@ fn a_replayed_capture_drives_every_view_of_the_map() {
     let l4 = browser
         .wait_for(
             "const r = Array.from(document.querySelectorAll('#edge-table tr[data-edge]')); \
-             return r.length > 0 && r.every(x => x.dataset.protocol === 'L4') ? \
-             r.map(x => [x.dataset.edge, Number(x.dataset.bytes), Number(x.dataset.entries)]) : null;",
+             const want = ['web-0 TCP', 'grpc-0 TCP', 'dns-0 UDP', 'redis-0 TCP'].map(w => '127.0.0.1 -> ' + w); \
+             const rows = r.map(x => [x.dataset.edge + ' ' + x.dataset.protocol, Number(x.dataset.bytes), Number(x.dataset.entries)]); \
+             return r.every(x => ['TCP', 'UDP'].includes(x.dataset.protocol)) && \
+               want.every(w => rows.some(x => x[0] === w)) ? rows : null;",
             WAIT,
         )
         .expect("the L4 map shows flows");
@@ -417,11 +429,17 @@ fn a_replayed_capture_drives_every_view_of_the_map() {
             )
         })
         .collect();
-    for server in ["web-0", "grpc-0", "dns-0", "redis-0"] {
+    // One edge per transport: DNS over UDP, the rest over TCP.
+    for (server, transport) in [
+        ("web-0", "TCP"),
+        ("grpc-0", "TCP"),
+        ("dns-0", "UDP"),
+        ("redis-0", "TCP"),
+    ] {
         let (bytes, flows) = l4_edges
-            .get(&format!("127.0.0.1 -> {server}"))
+            .get(&format!("127.0.0.1 -> {server} {transport}"))
             .copied()
-            .unwrap_or_else(|| panic!("no L4 edge to {server}: {l4_edges:?}"));
+            .unwrap_or_else(|| panic!("no {transport} edge to {server}: {l4_edges:?}"));
         assert!(
             bytes > 0 && flows > 0,
             "{server}: {bytes} bytes, {flows} flows"

@@ -288,13 +288,16 @@ fn l4_map_comes_from_the_snapshots() {
     };
     s.set_view(v.clone(), WALL);
     let t = s.table();
-    assert_eq!(edge(&t.edges, "a", "b", "L4").map(|e| e.bytes), Some(3_300));
-    assert_eq!(edge(&t.edges, "b", "a", "L4").map(|e| e.bytes), Some(10));
+    assert_eq!(
+        edge(&t.edges, "a", "b", "TCP").map(|e| e.bytes),
+        Some(3_300)
+    );
+    assert_eq!(edge(&t.edges, "b", "a", "TCP").map(|e| e.bytes), Some(10));
     v.settings.metric = Metric::Throughput;
     v.settings.cumulative = true;
     s.set_view(v, WALL);
     assert_eq!(
-        edge(&s.table().edges, "a", "b", "L4").map(|e| e.value),
+        edge(&s.table().edges, "a", "b", "TCP").map(|e| e.value),
         Some(5.0)
     );
     // The L7 map of the same data is empty.
