@@ -40,7 +40,7 @@ fn reader_sees_every_record_of_the_real_capture() {
     // capinfos and the capture's own truth file say 18,363 packets.
     let truth = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/traffic/captures/mixed-small.truth.txt"
+        "/../tests/captures/mixed-small.truth.txt"
     ))
     .expect("truth file");
     let expected: u64 = truth

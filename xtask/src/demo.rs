@@ -12,8 +12,8 @@ use crate::step::{self, Step};
 use crate::tools::{self, Need};
 use crate::workspace;
 
-/// The capture shipped with the shared traffic recipe.
-const SAMPLE_PCAP: &str = "../shared/traffic/captures/mixed-small.pcap.xz";
+/// The sample capture in the repository (real traffic from the lab servers).
+const SAMPLE_PCAP: &str = "tests/captures/mixed-small.pcap.xz";
 
 #[derive(Debug)]
 struct Options {

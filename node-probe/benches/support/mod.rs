@@ -25,8 +25,7 @@ pub fn mixed_small() -> PathBuf {
     if out.exists() {
         return out;
     }
-    let xz = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/traffic/captures/mixed-small.pcap.xz");
+    let xz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/captures/mixed-small.pcap.xz");
     let data = Command::new("xz")
         .arg("-dc")
         .arg(&xz)

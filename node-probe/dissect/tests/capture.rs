@@ -14,7 +14,7 @@ use wiremap_wire::{Detail, Entry, Protocol};
 
 const CAPTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/traffic/captures/mixed-small.pcap.xz"
+    "/../../tests/captures/mixed-small.pcap.xz"
 );
 
 fn capture() -> PathBuf {

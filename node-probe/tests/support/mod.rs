@@ -106,7 +106,7 @@ pub fn v4(a: &str) -> [u8; 4] {
 pub fn mixed_small() -> (tempfile::TempDir, PathBuf) {
     let xz = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/traffic/captures/mixed-small.pcap.xz"
+        "/../tests/captures/mixed-small.pcap.xz"
     ));
     assert!(
         xz.exists(),

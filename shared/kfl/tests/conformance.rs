@@ -1,5 +1,5 @@
-//! Runs the CEL conformance cases (cel-spec `tests/simple/testdata`, copied
-//! under `shared/conformance/cel-spec` at the repository root) through the
+//! Runs the CEL conformance cases (cel-spec `tests/simple/testdata`, kept
+//! with their licence in `tests/conformance/cel-spec` of this crate) through the
 //! KFL2 engine. Every case runs unless it needs something KFL2 does not
 //! support (protobuf messages, check disabled where KFL2's static checker
 //! rejects, …); skipped cases are listed with their reason. Any other
@@ -15,7 +15,7 @@ use wiremap_kfl::{List, Map, Program, Type, Value};
 fn corpus_dir() -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/conformance/cel-spec"
+        "/tests/conformance/cel-spec"
     ))
 }
 
