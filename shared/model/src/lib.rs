@@ -16,7 +16,7 @@
 //! Key decision: the map is recomputed from the store whenever the filter,
 //! grouping or a setting changes (group keys and legend flags are computed
 //! once per identity, not per entry, so a full 300 000-entry store
-//! recomputes in tens of milliseconds, see `BENCHMARKS.md`), while the layout
+//! recomputes in tens of milliseconds, see `docs/bench/model.md`), while the layout
 //! keeps positions by node key, so a recomputed graph keeps its shape and
 //! converged nodes never move unless asked to.
 //!
