@@ -3,8 +3,8 @@
 //! ingest throughput (decode + KFL2 filter + aggregate), and the time from
 //! a display-filter change to the redrawn map with 300,000 stored entries.
 //!
-//! Run (see docs/bench/web.md):
-//! `CHROMEDRIVER=/usr/bin/chromedriver cargo bench -p wiremap-web --target wasm32-unknown-unknown --bench web`
+//! Run one test at a time (see docs/bench/web.md):
+//! `WASM_BINDGEN_TEST_TIMEOUT=300 CHROMEDRIVER=/usr/bin/chromedriver cargo test --release -p wiremap-web --target wasm32-unknown-unknown --bench web -- --nocapture TEST`
 //!
 //! It prints figures and asserts nothing about time.
 
