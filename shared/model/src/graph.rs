@@ -57,16 +57,19 @@ impl MapNode {
     }
 }
 
-/// One map edge: client group → server group (and protocol for L7).
+/// One map edge: client group → server group, per protocol (L7) or
+/// transport (L4).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapEdge {
-    /// Stable id: "src key|dst key|protocol" ("-" for L4).
+    /// Stable id: "src key|dst key|protocol" ("-" for an L4 edge that is
+    /// neither TCP nor UDP).
     pub key: String,
     /// Index into [`MapGraph::nodes`] (the client side).
     pub source: usize,
     /// Index into [`MapGraph::nodes`] (the server side).
     pub target: usize,
-    /// The L7 protocol; None on the L4 map.
+    /// The L7 protocol; on the L4 map TCP or UDP (None for other IP
+    /// protocols).
     pub protocol: Option<Protocol>,
     /// L7: request sizes; L4: bytes client → server.
     pub request_bytes: u64,
