@@ -225,25 +225,7 @@ fn node(i: usize, rng: &mut Rng) -> MapNode {
 }
 
 fn edge(s: usize, t: usize) -> MapEdge {
-    MapEdge {
-        key: String::new(),
-        source: s,
-        target: t,
-        protocol: None,
-        request_bytes: 0,
-        response_bytes: 0,
-        packets_to_server: 0,
-        packets_to_client: 0,
-        bytes: 0,
-        bytes_rate: 0.0,
-        throughput: 0.0,
-        value: 0.0,
-        entries: 0,
-        errors: 0,
-        latency: None,
-        first_seen_us: 0,
-        last_seen_us: 0,
-    }
+    MapEdge::new(String::new(), s, t)
 }
 
 fn random_graph(n: usize, m: usize, seed: u64) -> MapGraph {

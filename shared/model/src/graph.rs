@@ -98,6 +98,32 @@ pub struct MapEdge {
     pub last_seen_us: i64,
 }
 
+impl MapEdge {
+    /// An edge `source` → `target` with no protocol and zero traffic; the
+    /// maps fill in the figures, layout tests and benches use it as is.
+    pub fn new(key: String, source: usize, target: usize) -> Self {
+        MapEdge {
+            key,
+            source,
+            target,
+            protocol: None,
+            request_bytes: 0,
+            response_bytes: 0,
+            packets_to_server: 0,
+            packets_to_client: 0,
+            bytes: 0,
+            bytes_rate: 0.0,
+            throughput: 0.0,
+            value: 0.0,
+            entries: 0,
+            errors: 0,
+            latency: None,
+            first_seen_us: 0,
+            last_seen_us: 0,
+        }
+    }
+}
+
 /// What legend hiding removed (counted after the display filter).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HiddenStats {

@@ -804,25 +804,7 @@ mod tests {
             })
             .collect();
         let edges = (1..n)
-            .map(|i| MapEdge {
-                key: String::new(),
-                source: i - 1,
-                target: i,
-                protocol: None,
-                request_bytes: 0,
-                response_bytes: 0,
-                packets_to_server: 0,
-                packets_to_client: 0,
-                bytes: 0,
-                bytes_rate: 0.0,
-                throughput: 0.0,
-                value: 0.0,
-                entries: 0,
-                errors: 0,
-                latency: None,
-                first_seen_us: 0,
-                last_seen_us: 0,
-            })
+            .map(|i| MapEdge::new(String::new(), i - 1, i))
             .collect();
         MapGraph {
             nodes,

@@ -45,25 +45,7 @@ fn graph_named(keys: &[String], edges: &[(usize, usize)]) -> MapGraph {
     let edges = edges
         .iter()
         .filter(|(s, t)| *s < keys.len() && *t < keys.len())
-        .map(|&(s, t)| MapEdge {
-            key: format!("{s}|{t}"),
-            source: s,
-            target: t,
-            protocol: None,
-            request_bytes: 0,
-            response_bytes: 0,
-            packets_to_server: 0,
-            packets_to_client: 0,
-            bytes: 0,
-            bytes_rate: 0.0,
-            throughput: 0.0,
-            value: 0.0,
-            entries: 0,
-            errors: 0,
-            latency: None,
-            first_seen_us: 0,
-            last_seen_us: 0,
-        })
+        .map(|&(s, t)| MapEdge::new(format!("{s}|{t}"), s, t))
         .collect();
     MapGraph {
         nodes,

@@ -187,25 +187,7 @@ pub fn to_map_graph(n: usize, edges: &[(u32, u32)]) -> MapGraph {
         .collect();
     let edges = edges
         .iter()
-        .map(|&(s, t)| MapEdge {
-            key: String::new(),
-            source: s as usize,
-            target: t as usize,
-            protocol: None,
-            request_bytes: 0,
-            response_bytes: 0,
-            packets_to_server: 0,
-            packets_to_client: 0,
-            bytes: 0,
-            bytes_rate: 0.0,
-            throughput: 0.0,
-            value: 0.0,
-            entries: 0,
-            errors: 0,
-            latency: None,
-            first_seen_us: 0,
-            last_seen_us: 0,
-        })
+        .map(|&(s, t)| MapEdge::new(String::new(), s as usize, t as usize))
         .collect();
     MapGraph {
         nodes,
