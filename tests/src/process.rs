@@ -121,3 +121,24 @@ impl Drop for Proc {
         let _ = self.child.wait();
     }
 }
+
+/// Starts `wiremap-relay` on a free loopback port without auth, serving
+/// `static_dir`, plus `extra` flags; returns it and its `http://` URL once
+/// it says it is listening.
+pub fn spawn_relay(static_dir: &std::path::Path, extra: &[&str]) -> Result<(Proc, String), String> {
+    let mut cmd = Command::new(binary("wiremap-relay")?);
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--insecure-no-auth",
+        "--static-dir",
+    ])
+    .arg(static_dir)
+    .args(extra);
+    Proc::spawn_until_line(
+        "relay",
+        &mut cmd,
+        "wiremap-relay listening on ",
+        Duration::from_secs(20),
+    )
+}

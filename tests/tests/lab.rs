@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use wiremap_e2e::lab::{Lab, LabOptions};
-use wiremap_e2e::process::{binary, Proc};
+use wiremap_e2e::process::{binary, spawn_relay, Proc};
 use wiremap_e2e::viewer::{Delivered, Viewer};
 use wiremap_wire::{Detail, IdentityKind};
 
@@ -79,19 +79,7 @@ fn the_lab_seen_through_probes_and_relay_matches_the_clients_and_the_kernel() {
     })
     .expect("the lab comes up (needs root)");
 
-    let (_relay, relay_url) = Proc::spawn_until_line(
-        "relay",
-        Command::new(binary("wiremap-relay").unwrap()).args([
-            "--listen",
-            "127.0.0.1:0",
-            "--insecure-no-auth",
-            "--static-dir",
-            ".",
-        ]),
-        "wiremap-relay listening on ",
-        Duration::from_secs(20),
-    )
-    .expect("relay starts");
+    let (_relay, relay_url) = spawn_relay(std::path::Path::new("."), &[]).expect("relay starts");
     let addr = relay_url.trim_start_matches("http://").to_string();
     let viewer = Viewer::connect(&addr).expect("viewer");
 

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use wiremap_e2e::netns::VethHost;
-use wiremap_e2e::process::{binary, workspace_root, Proc};
+use wiremap_e2e::process::{binary, spawn_relay, workspace_root, Proc};
 use wiremap_e2e::viewer::Viewer;
 use wiremap_e2e::webdriver::Browser;
 use wiremap_wire::Detail;
@@ -86,20 +86,7 @@ fn http_calls_become_live_edges_in_the_browser() {
     let topo = tempfile::NamedTempFile::new().expect("topology file");
     std::fs::write(topo.path(), topology()).unwrap();
 
-    let (_relay, relay_url) = Proc::spawn_until_line(
-        "relay",
-        Command::new(binary("wiremap-relay").unwrap())
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--insecure-no-auth",
-                "--static-dir",
-            ])
-            .arg(&web_dist),
-        "wiremap-relay listening on ",
-        Duration::from_secs(20),
-    )
-    .expect("relay starts");
+    let (_relay, relay_url) = spawn_relay(&web_dist, &[]).expect("relay starts");
     let addr = relay_url.trim_start_matches("http://").to_string();
 
     let viewer = Viewer::connect(&addr).expect("viewer connects to the relay");

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use wiremap_e2e::process::{binary, free_port, workspace_root, Proc};
+use wiremap_e2e::process::{free_port, spawn_relay, workspace_root, Proc};
 use wiremap_e2e::webdriver::Browser;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -17,24 +17,10 @@ fn relay(frame_ancestors: Option<&str>) -> (Proc, String) {
     let web_dist = std::env::var_os("WIREMAP_WEB_DIST")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("web").join("dist"));
-    let mut cmd = Command::new(binary("wiremap-relay").unwrap());
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--insecure-no-auth",
-        "--static-dir",
-    ])
-    .arg(&web_dist);
-    if let Some(fa) = frame_ancestors {
-        cmd.args(["--frame-ancestors", fa]);
-    }
-    Proc::spawn_until_line(
-        "relay",
-        &mut cmd,
-        "wiremap-relay listening on ",
-        Duration::from_secs(20),
-    )
-    .expect("relay starts")
+    let extra: Vec<&str> = frame_ancestors
+        .map(|fa| vec!["--frame-ancestors", fa])
+        .unwrap_or_default();
+    spawn_relay(&web_dist, &extra).expect("relay starts")
 }
 
 /// A portal page framing `app_url`; `window.framed` turns true on the

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use wiremap_e2e::process::{binary, workspace_root, Proc};
+use wiremap_e2e::process::{binary, spawn_relay, workspace_root, Proc};
 use wiremap_e2e::viewer::{Delivered, Viewer};
 use wiremap_e2e::webdriver::Browser;
 use wiremap_wire::{Identity, IdentityKind, Protocol};
@@ -179,20 +179,7 @@ fn a_replayed_capture_drives_every_view_of_the_map() {
     let topo = dir.path().join("topology.yaml");
     std::fs::write(&topo, TOPOLOGY).unwrap();
 
-    let (_relay, relay_url) = Proc::spawn_until_line(
-        "relay",
-        Command::new(binary("wiremap-relay").unwrap())
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--insecure-no-auth",
-                "--static-dir",
-            ])
-            .arg(&web_dist),
-        "wiremap-relay listening on ",
-        Duration::from_secs(20),
-    )
-    .expect("relay starts");
+    let (_relay, relay_url) = spawn_relay(&web_dist, &[]).expect("relay starts");
     let addr = relay_url.trim_start_matches("http://").to_string();
     let viewer = Viewer::connect(&addr).expect("viewer connects");
 
