@@ -18,6 +18,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let started = Instant::now();
     let root = workspace::root();
+    let scratch = Scratch(workspace::target_dir().join("test-tmp"));
+    warn_if_disk_is_short(&workspace::target_dir());
     let mut timings: Vec<(String, f64)> = Vec::new();
     let mut timed = |name: &str, f: &mut dyn FnMut() -> Result<(), String>| {
         let t = Instant::now();
@@ -74,7 +76,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 .args(["test", "--workspace", "--no-fail-fast"])
                 .env("WIREMAP_BIN_DIR", workspace::target_dir().join("debug"))
                 .env("WIREMAP_WEB_DIST", root.join("web").join("dist"))
-                .env("WIREMAP_REQUIRE_WEB", if quick { "0" } else { "1" }),
+                .env("WIREMAP_REQUIRE_WEB", if quick { "0" } else { "1" })
+                .env("TMPDIR", scratch.fresh()?),
         )
     })?;
     if !quick {
@@ -88,7 +91,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                         "--target",
                         "wasm32-unknown-unknown",
                     ])
-                    .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+                    .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                    .env("TMPDIR", scratch.fresh()?),
             )
         })?;
     }
@@ -102,6 +106,59 @@ pub fn run(args: &[String]) -> Result<(), String> {
         eprintln!("    {secs:>7.1}s  {name}");
     }
     Ok(())
+}
+
+/// A temporary directory for the test steps (TMPDIR). Chromium and its driver
+/// leave profile directories behind when a test runner kills them; pointing
+/// them here and removing it after each step keeps them from piling up.
+#[derive(Debug)]
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn fresh(&self) -> Result<&Path, String> {
+        let _ = std::fs::remove_dir_all(&self.0);
+        std::fs::create_dir_all(&self.0)
+            .map_err(|e| format!("cannot create {}: {e}", self.0.display()))?;
+        Ok(&self.0)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A cold `cargo xtask test` writes about this much under the target
+/// directory (measured; docs/benchmarks.md).
+const COLD_BUILD_GIB: u64 = 8;
+
+/// Says so up front when the target directory's file system has less free
+/// space than a cold build needs, instead of failing half an hour later with
+/// a linker's "No space left on device".
+fn warn_if_disk_is_short(target: &Path) {
+    let probe = target
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("."));
+    let Some(out) = step::output(Command::new("df").args(["-Pk"]).arg(probe)) else {
+        return;
+    };
+    let free_kib = out
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(free_kib) = free_kib {
+        let free_gib = free_kib / (1024 * 1024);
+        if free_gib < COLD_BUILD_GIB {
+            eprintln!(
+                "xtask: warning: {free_gib} GiB free on the file system of {}; \
+                 a build from an empty target directory needs about {COLD_BUILD_GIB} GiB",
+                target.display()
+            );
+        }
+    }
 }
 
 fn cargo(root: &Path) -> Command {
