@@ -131,7 +131,7 @@ impl Drop for Scratch {
 
 /// A cold `cargo xtask test` writes about this much under the target
 /// directory (measured; docs/benchmarks.md).
-const COLD_BUILD_GIB: u64 = 8;
+const COLD_BUILD_GIB: u64 = 6;
 
 /// Says so up front when the target directory's file system has less free
 /// space than a cold build needs, instead of failing half an hour later with
