@@ -53,8 +53,10 @@ pub struct Config {
     #[arg(long, env = "WIREMAP_RELAY_VIEWER_STALL_MS", default_value_t = 10_000)]
     pub viewer_stall_ms: u64,
     /// After a viewer's queue becomes non-empty, wait this long before
-    /// writing, so several frames share one socket write (0 = write at once), ms.
-    #[arg(long, env = "WIREMAP_RELAY_VIEWER_LINGER_MS", default_value_t = 0)]
+    /// writing, so the frames of many probes share one socket write: adds at
+    /// most this much latency and saves most of the per-write CPU under load
+    /// (docs/bench/relay.md). 0 = write at once, ms.
+    #[arg(long, env = "WIREMAP_RELAY_VIEWER_LINGER_MS", default_value_t = 10)]
     pub viewer_linger_ms: u64,
     /// Replay ring of recent L7 batches for new viewers, bytes (0 = off).
     #[arg(long, env = "WIREMAP_RELAY_REPLAY_BYTES", default_value_t = 0)]

@@ -30,6 +30,7 @@ pub mod viewer_queue;
 mod ws_probe;
 mod ws_session;
 mod ws_viewer;
+mod ws_wire;
 
 pub use close_reason::CloseWhy;
 pub use config::{Config, LogFormat};

@@ -3,8 +3,9 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use actix_http::ws::{CloseCode, CloseReason, ProtocolError};
+use actix_web::body::MessageBody;
 use actix_web::{web, HttpRequest, HttpResponse};
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError, Session};
 use wiremap_wire::{FrameKind, Header};
 
 use crate::auth;
@@ -12,7 +13,10 @@ use crate::close_reason::CloseWhy;
 use crate::hub::{Take, ViewerId};
 use crate::metrics::{Endpoint, RefuseWhy};
 use crate::state::{AppState, ViewerSignal};
-use crate::ws_session::{close, shutdown_requested, unless};
+use crate::ws_session::{shutdown_requested, unless};
+use crate::ws_wire::{self, FrameReader, FrameWriter, Inbound};
+
+type Reader = FrameReader<web::Payload>;
 
 /// Upgrades a viewer connection.
 pub async fn handler(
@@ -32,7 +36,7 @@ pub async fn handler(
         state.refuse(Endpoint::Viewer, RefuseWhy::ShuttingDown, source);
         return Ok(HttpResponse::ServiceUnavailable().body("shutting down\n"));
     }
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let mut handshake = actix_http::ws::handshake(req.head())?;
     let (id, signal) = match state.viewer_join() {
         Ok(v) => v,
         Err(e) => {
@@ -40,22 +44,19 @@ pub async fn handler(
             return Ok(HttpResponse::ServiceUnavailable().body(format!("{e}\n")));
         }
     };
-    let max = state.config.max_frame_bytes;
-    let stream = stream
-        .max_frame_size(max)
-        .aggregate_continuations()
-        .max_continuation_size(max);
+    let (writer, out) = ws_wire::channel();
+    let reader = FrameReader::new(body, state.config.max_frame_bytes);
     tracing::debug!(viewer = id, ?source, "viewer connected");
-    actix_web::rt::spawn(run(state.into_inner(), id, signal, session, stream));
-    Ok(response)
+    actix_web::rt::spawn(run(state.into_inner(), id, signal, writer, reader));
+    Ok(handshake.message_body(out.boxed())?.into())
 }
 
 async fn run(
     state: std::sync::Arc<AppState>,
     id: ViewerId,
     signal: std::sync::Arc<ViewerSignal>,
-    mut session: Session,
-    mut stream: AggregatedMessageStream,
+    mut writer: FrameWriter,
+    mut reader: Reader,
 ) {
     let cfg = &state.config;
     let client_timeout = Duration::from_millis(cfg.client_timeout_ms);
@@ -74,11 +75,11 @@ async fn run(
             () = signal.kick.notified() => {
                 break Some(state.with_hub(|h| h.kicked(id)).unwrap_or(CloseWhy::SlowViewer));
             }
-            msg = stream.recv() => {
+            msg = reader.recv() => {
                 last_seen = Instant::now();
                 match msg {
-                    None | Some(Ok(AggregatedMessage::Close(_))) => break None,
-                    Some(Ok(AggregatedMessage::Binary(frame))) => {
+                    None | Some(Ok(Inbound::Close)) => break None,
+                    Some(Ok(Inbound::Binary(frame))) => {
                         if frame.len() > cfg.max_frame_bytes {
                             break Some(CloseWhy::TooBig);
                         }
@@ -103,11 +104,11 @@ async fn run(
                             _ => break Some(CloseWhy::Protocol),
                         }
                     }
-                    Some(Ok(AggregatedMessage::Text(_))) => break Some(CloseWhy::NotBinary),
-                    Some(Ok(AggregatedMessage::Ping(p))) => {
-                        let _ = session.pong(&p).await;
+                    Some(Ok(Inbound::Text)) => break Some(CloseWhy::NotBinary),
+                    Some(Ok(Inbound::Ping(p))) => {
+                        let _ = writer.pong(&p).await;
                     }
-                    Some(Ok(AggregatedMessage::Pong(_))) => {}
+                    Some(Ok(Inbound::Pong)) => {}
                     Some(Err(ProtocolError::Overflow)) => break Some(CloseWhy::TooBig),
                     Some(Err(ProtocolError::Io(_))) => break None,
                     Some(Err(_)) => break Some(CloseWhy::Protocol),
@@ -124,19 +125,16 @@ async fn run(
                     Take::Close(why) => break Some(why),
                     Take::Frames { more } => more,
                 };
-                let send_all = async {
-                    for frame in batch.drain(..) {
-                        session.binary(frame).await?;
-                    }
-                    Ok::<(), actix_ws::Closed>(())
-                };
+                let send_all = writer.binary_all(&mut batch);
                 let stop = async {
                     tokio::select! {
                         () = shutdown_requested(&mut shutdown) => CloseWhy::Shutdown,
                         () = signal.kick.notified() => state.with_hub(|h| h.kicked(id)).unwrap_or(CloseWhy::SlowViewer),
                     }
                 };
-                match unless(send_all, stop).await {
+                let sent = unless(send_all, stop).await;
+                batch.clear();
+                match sent {
                     Ok(Ok(())) => {}
                     Ok(Err(_closed)) => break None,
                     Err(why) => break Some(why),
@@ -156,7 +154,7 @@ async fn run(
                         () = signal.kick.notified() => state.with_hub(|h| h.kicked(id)).unwrap_or(CloseWhy::SlowViewer),
                     }
                 };
-                match unless(session.ping(b""), stop).await {
+                match unless(writer.ping(b""), stop).await {
                     Ok(Ok(())) => {}
                     Ok(Err(_closed)) => break None,
                     Err(why) => break Some(why),
@@ -172,6 +170,11 @@ async fn run(
             CloseWhy::Shutdown => Duration::from_secs(cfg.shutdown_timeout_secs),
             _ => client_timeout,
         };
-        close(session, why, wait).await;
+        let reason = CloseReason {
+            code: CloseCode::from(why.code()),
+            description: Some(why.label().to_owned()),
+        };
+        // A peer that does not read may never make room for the close frame.
+        let _ = tokio::time::timeout(wait, writer.close(Some(reason))).await;
     }
 }
