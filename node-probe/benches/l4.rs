@@ -4,7 +4,8 @@
 //! mixed capture; then, with `--live` (root), the highest packet rate a live
 //! probe takes with zero drops on a veth pair fed by tcpreplay.
 //!
-//! `cargo bench -p wiremap-probe --bench l4 [-- --copies N] [-- --live]`.
+//! `cargo bench -p wiremap-probe --bench l4 [-- --copies N] [-- --live]`;
+//! `--capture pnet` and `--ring-mb N` are passed on to the live probe.
 //! Generated captures go to the target directory, never the repository.
 
 mod support;
@@ -291,12 +292,53 @@ struct LiveResult {
     interface: u64,
     probe: u64,
     user_drops: u64,
+    /// The probe's own count of kernel drops (PACKET_STATISTICS; ring only).
+    kernel_drops: u64,
+    /// Peak resident memory of the probe, MiB.
+    rss_mb: f64,
+    /// CPU seconds (user + system) the probe used over the whole run.
+    cpu_s: f64,
     tcpreplay_pps: f64,
+}
+
+/// CPU seconds (user + system) a running process has used so far.
+fn cpu_s(pid: u32) -> f64 {
+    // Fields after the command name: state is the first, utime the 12th,
+    // stime the 13th; /proc counts in USER_HZ (100 per second on Linux).
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let t = |i: usize| f.get(i)?.parse::<f64>().ok();
+            Some((t(11)? + t(12)?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
+/// A counter from the probe's Prometheus text.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find(|l| !l.starts_with('#') && l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+        .unwrap_or(0.0) as u64
+}
+
+/// Peak resident set of a running process, MiB.
+fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// One fixed-rate replay (`pps` 0 = as fast as tcpreplay can) into a fresh
 /// probe; the probe's count is the sum of its L4 flows' packets.
-fn live_run(file: &str, pps: u64) -> Option<LiveResult> {
+fn live_run(file: &str, pps: u64, capture: &[String]) -> Option<LiveResult> {
     let probe = env!("CARGO_BIN_EXE_wiremap-probe");
     // Sender and probe may use both cores (this process is pinned to one).
     let mut child = Command::new("taskset")
@@ -315,6 +357,7 @@ fn live_run(file: &str, pps: u64) -> Option<LiveResult> {
             "--metrics-listen",
             "127.0.0.1:19464",
         ])
+        .args(capture)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -344,6 +387,9 @@ fn live_run(file: &str, pps: u64) -> Option<LiveResult> {
             "-i",
             "wmbtx0",
             "-q",
+            // Read the file into memory first: the sender's pace is then
+            // not bound by reading it.
+            "-K",
             &rate,
             file,
         ])
@@ -381,11 +427,10 @@ fn live_run(file: &str, pps: u64) -> Option<LiveResult> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
-    let user_drops = metrics
-        .lines()
-        .find(|l| l.contains("capture_dropped_user") && !l.starts_with('#'))
-        .and_then(|l| l.split_whitespace().last()?.parse::<f64>().ok())
-        .unwrap_or(0.0) as u64;
+    let user_drops = metric(&metrics, "wiremap_probe_capture_dropped_user");
+    let kernel_drops = metric(&metrics, "wiremap_probe_capture_dropped_kernel");
+    let rss_mb = peak_rss_mb(child.id());
+    let cpu_s = cpu_s(child.id());
     sh(&["kill", "-TERM", &child.id().to_string()]);
     child.wait().ok();
     let lines = reader.join().unwrap_or_default();
@@ -404,11 +449,15 @@ fn live_run(file: &str, pps: u64) -> Option<LiveResult> {
         interface,
         probe: probe_packets,
         user_drops,
+        kernel_drops,
+        rss_mb,
+        cpu_s,
         tcpreplay_pps,
     })
 }
 
-fn live(copies: u8, rates: &[u64]) {
+/// `capture`: extra probe arguments (`--capture pnet`, `--ring-mb N`).
+fn live(copies: u8, rates: &[u64], capture: &[String]) {
     for tool in ["tcpreplay", "curl", "ip"] {
         if !have(tool) {
             println!("live benchmark skipped: {tool} is not installed\n");
@@ -422,15 +471,20 @@ fn live(copies: u8, rates: &[u64]) {
     let path = support::mixed(copies);
     let file = path.to_str().expect("utf-8 path");
     println!(
-        "## Live: tcpreplay → veth pair → wiremap-probe, {}\n",
+        "## Live: tcpreplay → veth pair → wiremap-probe {}, {}\n",
+        if capture.is_empty() {
+            "(default capture)".to_string()
+        } else {
+            capture.join(" ")
+        },
         path.file_name().unwrap().to_string_lossy()
     );
-    println!("| asked pps | tcpreplay pps | sent | interface rx | probe counted | lost | user-space drops |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| asked pps | tcpreplay pps | sent | interface rx | probe counted | lost | user-space drops | kernel drops (probe) | probe CPU s | k packets per probe CPU-s | probe max RSS MB |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &pps in rates {
-        match live_run(file, pps) {
+        match live_run(file, pps, capture) {
             Some(r) => println!(
-                "| {} | {:.0} | {} | {} | {} | {} | {} |",
+                "| {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.2} | {:.0} | {:.1} |",
                 if pps == 0 {
                     "top speed".to_string()
                 } else {
@@ -441,9 +495,13 @@ fn live(copies: u8, rates: &[u64]) {
                 r.interface,
                 r.probe,
                 r.sent.saturating_sub(r.probe),
-                r.user_drops
+                r.user_drops,
+                r.kernel_drops,
+                r.cpu_s,
+                r.probe as f64 / r.cpu_s / 1e3,
+                r.rss_mb
             ),
-            None => println!("| {pps} | run failed | | | | | |"),
+            None => println!("| {pps} | run failed | | | | | | | | | |"),
         }
     }
     println!();
@@ -481,6 +539,12 @@ fn main() {
             .split(',')
             .filter_map(|v| v.parse().ok())
             .collect();
-        live(copies, &rates);
+        let mut capture = Vec::new();
+        for flag in ["--capture", "--ring-mb"] {
+            if let Some(v) = value(flag) {
+                capture.extend([flag.to_string(), v]);
+            }
+        }
+        live(copies, &rates, &capture);
     }
 }

@@ -9,7 +9,7 @@
 //! packet timestamps; capture threads, the WebSocket uplink and the metrics
 //! server are thin shells around it, and the capture path never waits on the
 //! network (bounded queues, counted drops).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod decode;
 pub mod error;
@@ -28,6 +28,7 @@ pub mod live;
 pub mod metrics;
 pub mod pipeline;
 pub mod redact;
+pub mod ring;
 pub mod snapshot;
 pub mod topology;
 pub mod uplink;

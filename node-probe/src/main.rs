@@ -11,7 +11,7 @@ use clap::{Parser, ValueEnum};
 use tracing::{info, warn};
 use wiremap_probe::identity::{IdentityMap, IdentitySource};
 use wiremap_probe::jsonl;
-use wiremap_probe::live::{self, LiveConfig};
+use wiremap_probe::live::{self, CaptureKind, LiveConfig};
 use wiremap_probe::metrics::MetricsServer;
 use wiremap_probe::pcap::{CaptureReader, ReplayClock};
 use wiremap_probe::pipeline::{Output, Pipeline, PipelineConfig};
@@ -46,6 +46,18 @@ struct Args {
     /// Skip interfaces whose name matches this regex.
     #[arg(long, default_value = "^(lo|docker)$")]
     interface_exclude: String,
+    /// How packets are read: ring (PACKET_MMAP TPACKET_V3, the default;
+    /// falls back to pnet when a ring cannot be set up) or pnet.
+    #[arg(long, default_value = "ring")]
+    capture: CaptureKind,
+    /// Receive ring size per interface, MiB (ring capture): kernel memory
+    /// taken for every captured interface. Unset: --ring-total-mb is shared.
+    #[arg(long)]
+    ring_mb: Option<u32>,
+    /// Receive ring memory shared by all captured interfaces when --ring-mb
+    /// is not given, MiB: an equal share each, between 4 and 64 MiB.
+    #[arg(long, default_value_t = 256)]
+    ring_total_mb: u32,
     /// Read this pcap or pcapng file instead of capturing.
     #[arg(long)]
     pcap: Option<PathBuf>,
@@ -230,6 +242,12 @@ fn main() -> Result<()> {
         interfaces: args.interfaces.clone(),
         include: args.interface_include.clone(),
         exclude: args.interface_exclude.clone(),
+        capture: args.capture,
+        ring: wiremap_probe::ring::RingConfig {
+            ring_mb: args.ring_mb.unwrap_or(wiremap_probe::ring::DEFAULT_RING_MB),
+            ..Default::default()
+        },
+        ring_total_mb: args.ring_mb.is_none().then_some(args.ring_total_mb),
     };
     let capture = live::Capture::start(&live_cfg)?;
     info!(node = %node, interfaces = ?capture.interfaces(), "capturing");
@@ -256,13 +274,8 @@ fn main() -> Result<()> {
         }
         match capture.recv(Duration::from_millis(20)) {
             Some(batch) => {
-                for p in &batch {
-                    pipeline.on_frame(
-                        p.ts_us,
-                        Some(wiremap_probe::decode::LinkType::Ethernet),
-                        &p.data,
-                        &mut outs,
-                    );
+                for p in batch.iter() {
+                    pipeline.on_frame(p.ts_us, Some(p.link), p.data, &mut outs);
                 }
                 capture.recycle(batch);
             }

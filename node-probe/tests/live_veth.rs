@@ -1,69 +1,16 @@
 //! Live capture, all real: a veth pair into a network namespace made for
-//! this test, Python's HTTP server inside it, curl outside, and the probe
-//! binary capturing the host end with AF_PACKET. Needs root (CAP_NET_ADMIN
-//! and CAP_NET_RAW); without it the test says so and skips.
+//! this test (the e2e crate's `VethHost`), Python's HTTP server inside it,
+//! curl outside, and the probe binary capturing the host end with
+//! AF_PACKET, once with the PACKET_MMAP ring (the default) and once with
+//! the pnet fallback. Needs root (CAP_NET_ADMIN and CAP_NET_RAW); without
+//! it the test says so and skips.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-struct Netns {
-    name: String,
-    host_if: String,
-}
-
-fn ip(args: &[&str]) -> bool {
-    Command::new("ip")
-        .args(args)
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-impl Netns {
-    fn create(tag: &str) -> Option<Netns> {
-        let name = format!("wmp-{tag}-{}", std::process::id());
-        let host_if = format!("wmp{}h", std::process::id() % 100_000);
-        let peer_if = format!("wmp{}n", std::process::id() % 100_000);
-        let ns = Netns { name, host_if };
-        let ok = ip(&["netns", "add", &ns.name])
-            && ip(&[
-                "link",
-                "add",
-                &ns.host_if,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &peer_if,
-            ])
-            && ip(&["link", "set", &peer_if, "netns", &ns.name])
-            && ip(&["addr", "add", "10.203.0.1/24", "dev", &ns.host_if])
-            && ip(&["link", "set", &ns.host_if, "up"])
-            && ip(&[
-                "-n",
-                &ns.name,
-                "addr",
-                "add",
-                "10.203.0.2/24",
-                "dev",
-                &peer_if,
-            ])
-            && ip(&["-n", &ns.name, "link", "set", &peer_if, "up"])
-            && ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
-        ok.then_some(ns)
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        ip(&["link", "del", &self.host_if]);
-        ip(&["netns", "del", &self.name]);
-    }
-}
+use wiremap_e2e::netns::VethHost;
 
 struct Kill(Child);
 
@@ -84,24 +31,41 @@ fn curl(url: &str) {
 
 #[test]
 fn probe_captures_real_http_on_a_veth_pair() {
-    let Some(ns) = Netns::create("live") else {
-        println!("SKIPPED: cannot create a network namespace and veth pair (needs root)");
-        return;
+    captures_real_http("ring", 203);
+}
+
+#[test]
+fn the_pnet_fallback_captures_real_http_too() {
+    captures_real_http("pnet", 208);
+}
+
+/// Three page downloads from `10.<net>.0.2`, captured with `capture`.
+fn captures_real_http(capture: &str, net: u8) {
+    let pid = std::process::id() % 10_000;
+    let ns = match VethHost::create(
+        &format!("wmp-{capture}-{pid}"),
+        &format!("wmp{}{pid}", &capture[..1]),
+        &format!("10.{net}.0.1/24"),
+        &format!("10.{net}.0.2/24"),
+    ) {
+        Ok(ns) => ns,
+        Err(e) => {
+            println!("SKIPPED: cannot create a network namespace and veth pair: {e}");
+            return;
+        }
     };
+    let server = format!("10.{net}.0.2");
+    let client = format!("10.{net}.0.1");
     let docroot = tempfile::tempdir().unwrap();
     std::fs::write(docroot.path().join("index.html"), "hello\n".repeat(2000)).unwrap();
     let _server = Kill(
-        Command::new("ip")
+        ns.command("python3")
             .args([
-                "netns",
-                "exec",
-                &ns.name,
-                "python3",
                 "-m",
                 "http.server",
                 "8080",
                 "--bind",
-                "10.203.0.2",
+                &server,
                 "--directory",
             ])
             .arg(docroot.path())
@@ -113,7 +77,7 @@ fn probe_captures_real_http_on_a_veth_pair() {
     let topo = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         topo.path(),
-        "pods:\n  - {name: web-0, namespace: shop, ip: \"10.203.0.2\", node: node-a, labels: {app: web}}\n",
+        format!("pods:\n  - {{name: web-0, namespace: shop, ip: \"{server}\", node: node-a, labels: {{app: web}}}}\n"),
     )
     .unwrap();
     let mut probe = Kill(
@@ -127,6 +91,8 @@ fn probe_captures_real_http_on_a_veth_pair() {
                 "0.2",
                 "--interface",
                 &ns.host_if,
+                "--capture",
+                capture,
             ])
             .arg("--topology")
             .arg(topo.path())
@@ -138,12 +104,13 @@ fn probe_captures_real_http_on_a_veth_pair() {
     // Wait for the probe to say it captures, and for the server to listen.
     let stderr = probe.0.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
-    loop {
+    let ring_used = loop {
         let line = lines.next().expect("probe exited early").unwrap();
         if line.contains("capturing") {
-            break;
+            break line.contains("PACKET_MMAP ring");
         }
-    }
+    };
+    assert_eq!(ring_used, capture == "ring", "capture method {capture}");
     std::thread::spawn(move || for _ in lines {});
     let deadline = Instant::now() + Duration::from_secs(20);
     while Command::new("curl")
@@ -153,7 +120,7 @@ fn probe_captures_real_http_on_a_veth_pair() {
             "/dev/null",
             "--max-time",
             "1",
-            "http://10.203.0.2:8080/warmup",
+            &format!("http://{server}:8080/warmup"),
         ])
         .status()
         .map(|s| !s.success())
@@ -163,7 +130,7 @@ fn probe_captures_real_http_on_a_veth_pair() {
         std::thread::sleep(Duration::from_millis(100));
     }
     for _ in 0..3 {
-        curl("http://10.203.0.2:8080/index.html");
+        curl(&format!("http://{server}:8080/index.html"));
     }
     // Let the last packets reach the probe, then stop it: on SIGTERM it
     // ends every flow and writes it out.
@@ -193,7 +160,7 @@ fn probe_captures_real_http_on_a_veth_pair() {
     assert_eq!(big.len(), 3, "three page downloads, got {l4:?}");
     for v in big {
         assert_eq!(v["proto"], "TCP");
-        assert_eq!(v["client"]["ip"], "10.203.0.1");
+        assert_eq!(v["client"]["ip"], client.as_str());
         assert_eq!(v["server"]["name"], "web-0");
         assert_eq!(v["server"]["namespace"], "shop");
         assert!(v["packets_to_server"].as_u64().unwrap() >= 4, "{v}");
