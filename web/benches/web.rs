@@ -1,5 +1,6 @@
 //! Browser benchmark of the web app's hot paths, in headless Chromium:
-//! Canvas 2D frame time for pan/zoom at 1k and 10k nodes (50k edges),
+//! frame time for pan/zoom at 1k and 10k nodes (50k edges) with both
+//! renderers (batched Canvas 2D, and WebGL2 with its Canvas 2D label layer),
 //! ingest throughput (decode + KFL2 filter + aggregate), and the time from
 //! a display-filter change to the redrawn map with 300,000 stored entries.
 //!
@@ -15,9 +16,11 @@ use wasm_bindgen_test::*;
 use wiremap_model::{aggregate_l7, Grouping, ViewSettings};
 use wiremap_web::camera::Camera;
 use wiremap_web::feed::Feed;
-use wiremap_web::render::{draw, Frame, LIGHT};
+use wiremap_web::render::{draw, paint, paint_labels, Frame, LIGHT};
+use wiremap_web::render_gl::GlRenderer;
+use wiremap_web::scene::Scene;
 use wiremap_web::session::Session;
-use wiremap_web::view_state::ViewState;
+use wiremap_web::view_state::{Renderer, ViewState};
 use wiremap_wire::{
     encode, Detail, Entry, Frame as WireFrame, Identity, IdentityKind, L7Batch, Peer, Protocol,
 };
@@ -157,6 +160,42 @@ fn graph_session(nodes: u32, edges: usize) -> Session {
     s
 }
 
+fn gl_canvas() -> web_sys::HtmlCanvasElement {
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let c: web_sys::HtmlCanvasElement = doc
+        .create_element("canvas")
+        .expect("canvas")
+        .dyn_into()
+        .expect("canvas element");
+    c.set_width(W as u32);
+    c.set_height(H as u32);
+    doc.body().expect("body").append_child(&c).expect("append");
+    c
+}
+
+/// Frames per renderer and camera (each run must stay well under the
+/// browser driver's 300 s limit for one synchronous test).
+const FRAMES: u32 = 10;
+
+/// The cameras of a run: fit view, then 2.5x zoomed in; panned a little
+/// every frame.
+fn camera(base: Camera, zoom: f64, f: u32) -> Camera {
+    let mut cam = base;
+    cam.zoom_at(
+        zoom,
+        wiremap_web::geometry::Point {
+            x: W / 2.0,
+            y: H / 2.0,
+        },
+        W,
+        H,
+    );
+    cam.pan(f64::from(f) * 7.0, f64::from(f) * -3.0);
+    cam
+}
+
 fn frame_bench(nodes: u32, edges: usize) {
     let t = now_ms();
     let mut s = graph_session(nodes, edges);
@@ -171,26 +210,19 @@ fn frame_bench(nodes: u32, edges: usize) {
     s.fit(W, H);
     let positions = s.positions();
     let ctx = canvas();
+    // WebGL2: its own canvas plus a Canvas 2D label layer, as in the app.
+    let mut gl = GlRenderer::new(&gl_canvas()).expect("WebGL2 (see web/webdriver.json)");
+    let labels = canvas();
     let base = s.camera;
-    // Pan and zoom: a frame per camera, fit view and 2.5x zoomed in.
+    // Pan and zoom: a frame per camera, fit view and 2.5x zoomed in; both
+    // renderers on the same graph and cameras.
     for (name, zoom) in [("fit", 1.0), ("zoomed", 2.5)] {
-        let mut times = Vec::new();
-        for f in 0..24 {
-            let mut cam: Camera = base;
-            cam.zoom_at(
-                zoom,
-                wiremap_web::geometry::Point {
-                    x: W / 2.0,
-                    y: H / 2.0,
-                },
-                W,
-                H,
-            );
-            cam.pan(f64::from(f) * 7.0, f64::from(f) * -3.0);
-            let t = now_ms();
-            draw(
-                &ctx,
-                &Frame {
+        for renderer in [Renderer::Canvas2d, Renderer::WebGl2] {
+            let mut times = Vec::new();
+            let mut shown = (0, 0, 0);
+            for f in 0..FRAMES {
+                let cam = camera(base, zoom, f);
+                let frame = Frame {
                     graph: &s.graph,
                     positions: &positions,
                     camera: &cam,
@@ -200,26 +232,50 @@ fn frame_bench(nodes: u32, edges: usize) {
                     dpr: 1.0,
                     theme: LIGHT,
                     selected: None,
-                },
+                };
+                let t = now_ms();
+                let scene = Scene::build(&frame);
+                match renderer {
+                    Renderer::Canvas2d => {
+                        paint(&ctx, &frame, &scene);
+                        // Reading a pixel forces the canvas to rasterise.
+                        let _ = ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
+                    }
+                    Renderer::WebGl2 => {
+                        gl.paint(&frame, &scene);
+                        paint_labels(&labels, &frame, &scene);
+                        // readPixels waits for the GPU (SwiftShader) to finish.
+                        let _ = gl.read_pixel(0.0, 0.0, 1.0);
+                        let _ = labels.get_image_data(0.0, 0.0, 1.0, 1.0);
+                    }
+                }
+                times.push(now_ms() - t);
+                shown = (
+                    scene.edges.len(),
+                    scene.edges.iter().filter(|e| e.arrow.is_some()).count(),
+                    scene.node_labels.len() + scene.edge_labels.len(),
+                );
+            }
+            times.sort_by(f64::total_cmp);
+            let mean = times.iter().sum::<f64>() / times.len() as f64;
+            console_log!(
+                "BENCH frame renderer={} nodes={} edges={} view={} scale={:.3} mean_ms={:.1} p50_ms={:.1} max_ms={:.1} fps={:.1} (visible edges {}, arrows {}, labels {}; setup {:.0} ms, layout tick {:.1} ms)",
+                renderer.code(),
+                s.graph.nodes.len(),
+                s.graph.edges.len(),
+                name,
+                camera(base, zoom, 0).scale,
+                mean,
+                times[times.len() / 2],
+                times[times.len() - 1],
+                1000.0 / mean,
+                shown.0,
+                shown.1,
+                shown.2,
+                setup,
+                layout_tick
             );
-            // Reading a pixel forces the canvas to rasterise the frame.
-            let _ = ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
-            times.push(now_ms() - t);
         }
-        times.sort_by(f64::total_cmp);
-        let mean = times.iter().sum::<f64>() / times.len() as f64;
-        console_log!(
-            "BENCH frame canvas2d nodes={} edges={} view={} mean_ms={:.1} p50_ms={:.1} max_ms={:.1} fps={:.1} (setup {:.0} ms, layout tick {:.1} ms)",
-            s.graph.nodes.len(),
-            s.graph.edges.len(),
-            name,
-            mean,
-            times[times.len() / 2],
-            times[times.len() - 1],
-            1000.0 / mean,
-            setup,
-            layout_tick
-        );
     }
 }
 

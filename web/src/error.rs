@@ -9,6 +9,8 @@ pub enum WebError {
     Missing(&'static str),
     #[error("browser call `{call}` failed: {reason}")]
     Js { call: &'static str, reason: String },
+    #[error("WebGL2: {0}")]
+    WebGl(String),
     #[error("could not decode a frame: {0}")]
     Decode(#[from] wiremap_wire::WireError),
 }

@@ -123,10 +123,37 @@ pub fn download_text(text: &str, mime: &str, filename: &str) -> Result<(), WebEr
     r
 }
 
-/// Downloads the canvas as PNG.
-pub fn download_png(canvas: &web_sys::HtmlCanvasElement, filename: &str) -> Result<(), WebError> {
-    let url = canvas
-        .to_data_url_with_type("image/png")
-        .map_err(|e| WebError::js("toDataURL", &e))?;
+/// Downloads the canvases, drawn one over the other (the first at the
+/// bottom, all the size of the first), as one PNG.
+pub fn download_png(layers: &[web_sys::HtmlCanvasElement], filename: &str) -> Result<(), WebError> {
+    let [first, rest @ ..] = layers else {
+        return Err(WebError::Missing("canvas"));
+    };
+    let url = if rest.is_empty() {
+        first.to_data_url_with_type("image/png")
+    } else {
+        let doc = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or(WebError::Missing("document"))?;
+        let out: web_sys::HtmlCanvasElement = doc
+            .create_element("canvas")
+            .map_err(|e| WebError::js("createElement", &e))?
+            .dyn_into()
+            .map_err(|_| WebError::Missing("HTMLCanvasElement"))?;
+        out.set_width(first.width());
+        out.set_height(first.height());
+        let ctx: web_sys::CanvasRenderingContext2d = out
+            .get_context("2d")
+            .map_err(|e| WebError::js("getContext", &e))?
+            .ok_or(WebError::Missing("CanvasRenderingContext2D"))?
+            .dyn_into()
+            .map_err(|_| WebError::Missing("CanvasRenderingContext2D"))?;
+        for layer in layers {
+            ctx.draw_image_with_html_canvas_element(layer, 0.0, 0.0)
+                .map_err(|e| WebError::js("drawImage", &e))?;
+        }
+        out.to_data_url_with_type("image/png")
+    }
+    .map_err(|e| WebError::js("toDataURL", &e))?;
     download_url(&url, filename)
 }

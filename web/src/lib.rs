@@ -9,7 +9,8 @@
 //! anything but the relay, and it has no aggregation or layout of its own.
 //! Key decision: the browser-side decisions live in plain Rust types
 //! (`feed`, `view_state`, `session`, `camera`, `geometry`) that take bytes
-//! and clock readings as arguments; only `connection`, `render`, `export`
+//! and clock readings as arguments, and `scene` turns a frame into shapes;
+//! only `connection`, `render`, `render_gl`, `export`
 //! and the `ui` components touch the browser.
 #![forbid(unsafe_code)]
 
@@ -25,11 +26,16 @@ pub mod palette;
 pub mod query;
 pub mod relay_url;
 pub mod render;
+pub mod render_gl;
+pub mod scene;
 pub mod session;
 pub mod ui;
 pub mod view_state;
 
 pub use error::WebError;
+
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

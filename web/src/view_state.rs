@@ -35,6 +35,33 @@ impl MapType {
     }
 }
 
+/// Which renderer paints the map (`?renderer=2d` or `?renderer=gl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Renderer {
+    /// Canvas 2D, batched.
+    Canvas2d,
+    /// WebGL2 with a Canvas 2D label layer; falls back to Canvas 2D.
+    WebGl2,
+}
+
+impl Renderer {
+    pub const ALL: [Renderer; 2] = [Renderer::Canvas2d, Renderer::WebGl2];
+    /// Used when the URL does not choose: the faster of the two at 10,000
+    /// nodes and 50,000 edges in headless Chromium without a GPU (Canvas 2D
+    /// 856 ms fit / 2,685 ms zoomed against WebGL2 on SwiftShader 1,060 /
+    /// 3,849 ms; docs/bench/web.md).
+    pub const DEFAULT: Renderer = Renderer::Canvas2d;
+    pub fn code(self) -> &'static str {
+        match self {
+            Renderer::Canvas2d => "2d",
+            Renderer::WebGl2 => "gl",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<Renderer> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
 /// Title of a metric in the settings dialog.
 pub fn metric_title(m: Metric) -> &'static str {
     match m {
@@ -69,6 +96,9 @@ pub struct ViewState {
     pub embed: bool,
     /// The `?relay=` override, carried along unchanged.
     pub relay: Option<String>,
+    /// The `?renderer=` choice (None: [`Renderer::DEFAULT`]), read when the
+    /// page starts.
+    pub renderer: Option<Renderer>,
 }
 
 impl Default for ViewState {
@@ -81,6 +111,7 @@ impl Default for ViewState {
             pins: Vec::new(),
             embed: false,
             relay: None,
+            renderer: None,
         }
     }
 }
@@ -168,6 +199,7 @@ impl ViewState {
                 "pins" => s.pins = pins_from(&v),
                 "embed" => s.embed = flag(&v),
                 "relay" => s.relay = Some(v).filter(|r| !r.is_empty()),
+                "renderer" => s.renderer = Renderer::from_code(&v).or(s.renderer),
                 _ => {}
             }
         }
@@ -227,7 +259,15 @@ impl ViewState {
         if let Some(r) = &self.relay {
             put("relay", r.clone());
         }
+        if let Some(r) = self.renderer {
+            put("renderer", r.code().into());
+        }
         query::write(&p)
+    }
+
+    /// The renderer to use: the URL's choice or the default.
+    pub fn renderer(&self) -> Renderer {
+        self.renderer.unwrap_or(Renderer::DEFAULT)
     }
 
     /// Legend "Reset": everything visible again.

@@ -8,7 +8,7 @@ use wiremap_web::camera::Camera;
 use wiremap_web::geometry::{bounds, curve, pick, Point};
 use wiremap_web::query;
 use wiremap_web::relay_url::relay_ws_url;
-use wiremap_web::view_state::{LegendKind, MapType, ViewState};
+use wiremap_web::view_state::{LegendKind, MapType, Renderer, ViewState};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -85,6 +85,33 @@ fn view_state_round_trips_through_the_url() {
     let g = ViewState::from_query("?map=l9&group=%ZZ&&=&bw");
     assert_eq!(g.map, MapType::L7);
     assert!(!g.show_bandwidth);
+}
+
+#[wasm_bindgen_test]
+fn renderer_choice_round_trips_through_the_url() {
+    for r in Renderer::ALL {
+        let v = ViewState {
+            renderer: Some(r),
+            ..ViewState::default()
+        };
+        let q = v.to_query();
+        assert_eq!(q, format!("renderer={}", r.code()));
+        assert_eq!(ViewState::from_query(&q), v);
+        assert_eq!(ViewState::from_query(&q).renderer(), r);
+    }
+    assert_eq!(
+        ViewState::from_query("?renderer=2d").renderer(),
+        Renderer::Canvas2d
+    );
+    assert_eq!(
+        ViewState::from_query("?renderer=gl").renderer(),
+        Renderer::WebGl2
+    );
+    // Unknown or absent: the default, and nothing in the URL.
+    let v = ViewState::from_query("?renderer=vulkan");
+    assert_eq!(v.renderer, None);
+    assert_eq!(v.renderer(), Renderer::DEFAULT);
+    assert_eq!(v.to_query(), "");
 }
 
 #[wasm_bindgen_test]

@@ -88,6 +88,7 @@ pub fn App() -> impl IntoView {
         show_table: RwSignal::new(false),
         show_capture: RwSignal::new(false),
         canvas: NodeRef::new(),
+        gl_canvas: NodeRef::new(),
     };
 
     let s = session.clone();
@@ -127,7 +128,15 @@ pub fn App() -> impl IntoView {
     };
     let export_png = move |_| {
         if let Some(c) = ctx.canvas.get_untracked() {
-            let _ = download_png(&c, "wiremap-map.png");
+            // With WebGL the map is two layers: the picture and the labels.
+            let layers: Vec<web_sys::HtmlCanvasElement> = ctx
+                .gl_canvas
+                .get_untracked()
+                .filter(|g| !g.hidden())
+                .into_iter()
+                .chain(std::iter::once(c))
+                .collect();
+            let _ = download_png(&layers, "wiremap-map.png");
         }
     };
 

@@ -1,12 +1,18 @@
 //! The canvas: paints on animation frames, zoom with the wheel, pan by
 //! dragging the background, drag a node to pin it, double-click to fit.
+//! It picks the renderer once (the view's `?renderer=`, else the default):
+//! WebGL2 paints on a canvas under the input canvas, which then holds only
+//! the labels; Canvas 2D paints everything on the input canvas.
 
 use leptos::prelude::*;
 
 use super::Ctx;
 use crate::geometry::{pick, radii, Point};
-use crate::render::{draw, Frame, DARK, LIGHT};
+use crate::render::{paint, paint_labels};
+use crate::render_gl::Backend;
+use crate::scene::{Frame, Scene, DARK, LIGHT};
 use crate::session::{Drag, NodeRow};
+use crate::view_state::Renderer;
 
 /// Layout ticks per animation frame at most (the model's layout is
 /// incremental, so a frame's budget stays small).
@@ -18,10 +24,52 @@ fn prefers_dark() -> bool {
         .is_some_and(|m| m.matches())
 }
 
-fn paint(ctx: Ctx) {
+/// The renderer, opened on the first frame (the canvases exist by then).
+type BackendSlot = StoredValue<Option<Backend>, LocalStorage>;
+
+fn size_canvas(canvas: &web_sys::HtmlCanvasElement, pw: u32, ph: u32) -> bool {
+    let resized = canvas.width() != pw || canvas.height() != ph;
+    if resized {
+        canvas.set_width(pw);
+        canvas.set_height(ph);
+    }
+    resized
+}
+
+/// Opens the renderer the view asks for; the WebGL canvas stays hidden
+/// unless WebGL2 runs.
+fn open_backend(ctx: Ctx, canvas: &web_sys::HtmlCanvasElement) -> Option<Backend> {
+    let gl_canvas = ctx.gl_canvas.get_untracked()?;
+    let choice = ctx.with_session(|s| s.view.renderer());
+    let backend = Backend::open(choice, &gl_canvas);
+    gl_canvas.set_hidden(!matches!(backend, Backend::WebGl2(_)));
+    let _ = canvas.set_attribute("data-renderer", backend.renderer().code());
+    Some(backend)
+}
+
+fn paint_frame(ctx: Ctx, slot: BackendSlot) {
     let Some(canvas) = ctx.canvas.get_untracked() else {
         return;
     };
+    if slot.with_value(Option::is_none) {
+        let Some(b) = open_backend(ctx, &canvas) else {
+            return;
+        };
+        slot.set_value(Some(b));
+    }
+    // A lost WebGL context: Canvas 2D from now on.
+    let lost = slot.with_value(|b| matches!(b, Some(Backend::WebGl2(r)) if r.is_lost()));
+    if lost {
+        web_sys::console::warn_1(
+            &"wiremap: the WebGL2 context was lost; drawing with Canvas 2D".into(),
+        );
+        if let Some(c) = ctx.gl_canvas.get_untracked() {
+            c.set_hidden(true);
+        }
+        let _ = canvas.set_attribute("data-renderer", Renderer::Canvas2d.code());
+        slot.set_value(Some(Backend::Canvas2d));
+        ctx.with_session(|s| s.dirty = true);
+    }
     let dpr = web_sys::window()
         .map(|w| w.device_pixel_ratio())
         .unwrap_or(1.0);
@@ -30,10 +78,9 @@ fn paint(ctx: Ctx) {
         f64::from(canvas.client_height().max(1)),
     );
     let (pw, ph) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
-    let resized = canvas.width() != pw || canvas.height() != ph;
-    if resized {
-        canvas.set_width(pw);
-        canvas.set_height(ph);
+    let mut resized = size_canvas(&canvas, pw, ph);
+    if let Some(gl_canvas) = ctx.gl_canvas.get_untracked().filter(|c| !c.hidden()) {
+        resized |= size_canvas(&gl_canvas, pw, ph);
     }
     ctx.with_session(|s| {
         s.viewport = (w, h);
@@ -54,27 +101,32 @@ fn paint(ctx: Ctx) {
         };
         let positions = s.positions();
         let selected = s.selected.as_ref().and_then(|k| s.graph.node_index(k));
-        draw(
-            &c2d,
-            &Frame {
-                graph: &s.graph,
-                positions: &positions,
-                camera: &s.camera,
-                view: &s.view,
-                width: w,
-                height: h,
-                dpr,
-                theme: if prefers_dark() { DARK } else { LIGHT },
-                selected,
-            },
-        );
+        let frame = Frame {
+            graph: &s.graph,
+            positions: &positions,
+            camera: &s.camera,
+            view: &s.view,
+            width: w,
+            height: h,
+            dpr,
+            theme: if prefers_dark() { DARK } else { LIGHT },
+            selected,
+        };
+        let scene = Scene::build(&frame);
+        slot.update_value(|b| match b {
+            Some(Backend::WebGl2(gl)) => {
+                gl.paint(&frame, &scene);
+                paint_labels(&c2d, &frame, &scene);
+            }
+            _ => paint(&c2d, &frame, &scene),
+        });
     });
 }
 
-fn frame_loop(ctx: Ctx) {
+fn frame_loop(ctx: Ctx, slot: BackendSlot) {
     request_animation_frame(move || {
-        paint(ctx);
-        frame_loop(ctx);
+        paint_frame(ctx, slot);
+        frame_loop(ctx, slot);
     });
 }
 
@@ -87,7 +139,8 @@ fn local(e: &web_sys::MouseEvent) -> Point {
 
 #[component]
 pub fn MapCanvas(ctx: Ctx) -> impl IntoView {
-    frame_loop(ctx);
+    let slot: BackendSlot = StoredValue::new_local(None);
+    frame_loop(ctx, slot);
     let down = move |e: web_sys::MouseEvent| {
         let p = local(&e);
         let row = ctx.with_session(|s| {
@@ -189,6 +242,9 @@ pub fn MapCanvas(ctx: Ctx) -> impl IntoView {
         })
     };
     view! {
+        // WebGL draws the map here; the canvas above takes the input and,
+        // with WebGL, draws only the labels (both are sized alike).
+        <canvas id="map-gl" node_ref=ctx.gl_canvas aria-hidden="true" hidden=true></canvas>
         <canvas
             id="map-canvas"
             node_ref=ctx.canvas

@@ -39,6 +39,8 @@ pub struct Ctx {
     pub show_table: RwSignal<bool>,
     pub show_capture: RwSignal<bool>,
     pub canvas: NodeRef<leptos::html::Canvas>,
+    /// The WebGL layer under `canvas` (hidden unless WebGL2 draws).
+    pub gl_canvas: NodeRef<leptos::html::Canvas>,
 }
 
 impl std::fmt::Debug for Ctx {

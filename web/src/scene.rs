@@ -1,0 +1,748 @@
+//! What one frame draws, as plain numbers in screen space: which edges and
+//! nodes are on screen (culling), the level of detail (arrowheads, curves
+//! or straight segments, labels), each edge's shape, colour index and
+//! bucketed width, and the style groups the Canvas 2D renderer sets once.
+//! Pure, so it is testable without a canvas; both renderers (`render` for
+//! Canvas 2D, `render_gl` for WebGL2) paint from the same [`Scene`], which
+//! is why they look the same.
+
+use wiremap_model::MapGraph;
+
+use crate::camera::Camera;
+use crate::geometry::{bends, curve, radii, width, Point, ARROW_LEN};
+use crate::palette::{edge_colour_index, namespace_colour_index};
+use crate::view_state::ViewState;
+
+/// Edge labels are drawn only below this many edges …
+pub const EDGE_LABEL_MAX_EDGES: usize = 4_000;
+/// … and at or above this zoom.
+pub const EDGE_LABEL_MIN_SCALE: f64 = 0.45;
+/// Node labels need this zoom when there are many nodes.
+pub const NODE_LABEL_MIN_SCALE: f64 = 0.35;
+/// Below this many nodes, labels are always drawn.
+pub const NODE_LABEL_ALWAYS: usize = 150;
+/// At most this many node labels (the busiest visible nodes) …
+pub const NODE_LABEL_MAX_VISIBLE: usize = 300;
+/// … and edge labels (the largest values) per frame.
+pub const EDGE_LABEL_MAX_VISIBLE: usize = 300;
+/// Edges are curved at or above this zoom, straight below.
+pub const CURVE_MIN_SCALE: f64 = 0.3;
+/// Arrowheads are drawn at or above this zoom …
+pub const ARROW_MIN_SCALE: f64 = 0.3;
+/// … on edges at least this long on screen (start to end, CSS px).
+pub const ARROW_MIN_EDGE_PX: f64 = 2.0 * ARROW_LEN;
+/// An edge whose curve departs from its chord by less than this (CSS px)
+/// is drawn as a straight segment.
+pub const STRAIGHT_MAX_BULGE_PX: f64 = 1.0;
+/// Stroke widths are rounded to 1 / this many CSS px, so edges of close
+/// widths share one batch.
+pub const WIDTH_STEPS: f64 = 4.0;
+/// Outline of a node, and of the selected node (CSS px).
+pub const NODE_OUTLINE: f64 = 1.2;
+pub const SELECTED_OUTLINE: f64 = 3.0;
+/// Smallest on-screen node radius (CSS px).
+pub const MIN_SCREEN_RADIUS: f64 = 2.0;
+
+/// Colours of the page theme.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Theme {
+    pub background: &'static str,
+    pub text: &'static str,
+    pub halo: &'static str,
+    pub node_stroke: &'static str,
+}
+
+pub const LIGHT: Theme = Theme {
+    background: "#ffffff",
+    text: "#1d2433",
+    halo: "rgba(255,255,255,0.85)",
+    node_stroke: "#2b2f38",
+};
+pub const DARK: Theme = Theme {
+    background: "#12151c",
+    text: "#e3e7ef",
+    halo: "rgba(18,21,28,0.85)",
+    node_stroke: "#d0d5de",
+};
+
+/// Everything one frame needs.
+#[derive(Debug)]
+pub struct Frame<'a> {
+    pub graph: &'a MapGraph,
+    pub positions: &'a [Point],
+    pub camera: &'a Camera,
+    pub view: &'a ViewState,
+    /// Canvas size in CSS pixels and the device pixel ratio.
+    pub width: f64,
+    pub height: f64,
+    pub dpr: f64,
+    pub theme: Theme,
+    pub selected: Option<usize>,
+}
+
+/// Level of detail of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lod {
+    /// Arrowheads (still only on edges at least [`ARROW_MIN_EDGE_PX`] long).
+    pub arrows: bool,
+    /// Edge rate labels.
+    pub edge_labels: bool,
+    /// Node names.
+    pub node_labels: bool,
+    /// Curved edges (else every edge is a straight segment).
+    pub curves: bool,
+}
+
+/// The level of detail for a graph of `nodes` and `edges` at zoom `scale`.
+pub fn lod(nodes: usize, edges: usize, scale: f64, show_bandwidth: bool) -> Lod {
+    Lod {
+        arrows: scale >= ARROW_MIN_SCALE,
+        edge_labels: show_bandwidth
+            && edges <= EDGE_LABEL_MAX_EDGES
+            && scale >= EDGE_LABEL_MIN_SCALE,
+        node_labels: nodes <= NODE_LABEL_ALWAYS || scale >= NODE_LABEL_MIN_SCALE,
+        curves: scale >= CURVE_MIN_SCALE,
+    }
+}
+
+/// Keeps the `cap` labels of largest `weight` (ties: lower index first),
+/// in their original order.
+pub fn keep_largest(labels: &mut Vec<Label>, cap: usize, weight: impl Fn(usize) -> f64) {
+    if labels.len() <= cap {
+        return;
+    }
+    labels.sort_by(|a, b| {
+        weight(b.index)
+            .total_cmp(&weight(a.index))
+            .then(a.index.cmp(&b.index))
+    });
+    labels.truncate(cap);
+    labels.sort_by_key(|l| l.index);
+}
+
+/// A stroke width (CSS px) rounded to the batch grid (never 0).
+pub fn bucket_width(w: f64) -> u16 {
+    (w * WIDTH_STEPS).round().clamp(1.0, f64::from(u16::MAX)) as u16
+}
+
+/// The width (CSS px) a bucket is drawn with.
+pub fn bucket_to_width(b: u16) -> f64 {
+    f64::from(b) / WIDTH_STEPS
+}
+
+/// Edges with the same key share a stroke style (colour and width), set
+/// once per group by the Canvas 2D renderer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BatchKey {
+    /// Index into [`crate::palette::EDGE_COLOURS`].
+    pub colour: u8,
+    /// Width bucket, see [`bucket_width`].
+    pub width: u16,
+}
+
+/// The line of an edge on screen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EdgePath {
+    /// Quadratic curve.
+    Curve {
+        start: Point,
+        ctrl: Point,
+        end: Point,
+    },
+    /// Short on screen: a segment.
+    Straight { start: Point, end: Point },
+    /// An edge from a node to itself: a circle.
+    Loop { centre: Point, radius: f64 },
+}
+
+/// An arrowhead: a triangle from `tip` back along `dir` by `len`,
+/// `len` × 0.45 wide on each side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Arrow {
+    pub tip: Point,
+    pub dir: Point,
+    pub len: f64,
+}
+
+impl Arrow {
+    /// The three corners: tip, then the two base corners.
+    pub fn corners(&self) -> [Point; 3] {
+        let base = Point {
+            x: self.tip.x - self.dir.x * self.len,
+            y: self.tip.y - self.dir.y * self.len,
+        };
+        let half = self.len * 0.45;
+        [
+            self.tip,
+            Point {
+                x: base.x - self.dir.y * half,
+                y: base.y + self.dir.x * half,
+            },
+            Point {
+                x: base.x + self.dir.y * half,
+                y: base.y - self.dir.x * half,
+            },
+        ]
+    }
+}
+
+/// One visible edge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EdgeShape {
+    /// Index into the graph's edges.
+    pub edge: usize,
+    pub path: EdgePath,
+    pub key: BatchKey,
+    pub arrow: Option<Arrow>,
+    /// Label anchor (curve midpoint).
+    pub mid: Point,
+}
+
+impl EdgeShape {
+    /// Stroke width in CSS px.
+    pub fn width(&self) -> f64 {
+        bucket_to_width(self.key.width)
+    }
+}
+
+/// One visible node.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NodeShape {
+    /// Index into the graph's nodes.
+    pub node: usize,
+    pub centre: Point,
+    pub radius: f64,
+    /// Index into [`crate::palette::NODE_COLOURS`].
+    pub colour: u8,
+    /// Outline width (CSS px).
+    pub outline: f64,
+}
+
+/// A label to draw: text anchor and the index of its edge or node.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Label {
+    pub at: Point,
+    pub index: usize,
+}
+
+/// What a frame draws, in screen space (CSS px).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scene {
+    pub lod: Option<Lod>,
+    /// Visible edges, in graph order.
+    pub edges: Vec<EdgeShape>,
+    /// Visible nodes, in graph order (later ones on top).
+    pub nodes: Vec<NodeShape>,
+    /// Edge labels (centred on `at`) and node labels (top-centred at `at`).
+    pub edge_labels: Vec<Label>,
+    pub node_labels: Vec<Label>,
+}
+
+/// Does the box `lo..hi` grown by `pad` meet the viewport `0..w × 0..h`?
+pub fn box_visible(lo: Point, hi: Point, pad: f64, w: f64, h: f64) -> bool {
+    hi.x > -pad && hi.y > -pad && lo.x < w + pad && lo.y < h + pad
+}
+
+fn point_visible(p: Point, pad: f64, w: f64, h: f64) -> bool {
+    box_visible(p, p, pad, w, h)
+}
+
+/// How far (CSS px) the quadratic curve `start → ctrl → end` departs from
+/// its chord at most: half the control point's distance from the chord line.
+pub fn bulge(start: Point, ctrl: Point, end: Point) -> f64 {
+    let (dx, dy) = (end.x - start.x, end.y - start.y);
+    let len = (dx * dx + dy * dy).sqrt();
+    let (cx, cy) = (ctrl.x - start.x, ctrl.y - start.y);
+    if len < 1e-9 {
+        return (cx * cx + cy * cy).sqrt() / 2.0;
+    }
+    (dx * cy - dy * cx).abs() / len / 2.0
+}
+
+impl Scene {
+    /// The scene of a frame: cull, pick the level of detail, shape edges.
+    pub fn build(f: &Frame<'_>) -> Scene {
+        let g = f.graph;
+        if g.nodes.is_empty() {
+            return Scene::default();
+        }
+        let (w, h) = (f.width, f.height);
+        let s = f.camera.scale;
+        let lod = lod(g.nodes.len(), g.edges.len(), s, f.view.show_bandwidth);
+        let screen: Vec<Point> = f
+            .positions
+            .iter()
+            .map(|p| f.camera.to_screen(*p, w, h))
+            .collect();
+        let r: Vec<f64> = radii(g)
+            .iter()
+            .map(|r| (r * s).max(MIN_SCREEN_RADIUS))
+            .collect();
+        let max_v = g.edges.iter().map(|e| e.value).fold(0.0, f64::max);
+        let bend = bends(&g.edges);
+        let zoom_width = s.clamp(0.3, 2.0);
+        let mut scene = Scene {
+            lod: Some(lod),
+            ..Scene::default()
+        };
+        scene.edges.reserve(g.edges.len());
+        for (i, e) in g.edges.iter().enumerate() {
+            let (Some(&a), Some(&b)) = (screen.get(e.source), screen.get(e.target)) else {
+                continue;
+            };
+            let stroke = if f.view.show_bandwidth {
+                width(e.value, max_v)
+            } else {
+                1.5
+            } * zoom_width;
+            let key = BatchKey {
+                colour: edge_colour_index(e.protocol) as u8,
+                width: bucket_width(stroke),
+            };
+            let stroke = bucket_to_width(key.width);
+            let ra = r.get(e.source).copied().unwrap_or(4.0);
+            let rb = r.get(e.target).copied().unwrap_or(4.0);
+            if e.source == e.target {
+                let centre = Point {
+                    x: a.x + ra,
+                    y: a.y - ra,
+                };
+                let radius = ra * 0.9;
+                if point_visible(centre, radius + stroke, w, h) {
+                    scene.edges.push(EdgeShape {
+                        edge: i,
+                        path: EdgePath::Loop { centre, radius },
+                        key,
+                        arrow: None,
+                        mid: centre,
+                    });
+                }
+                continue;
+            }
+            let c = curve(
+                a,
+                b,
+                ra,
+                rb + ARROW_LEN * 0.6,
+                bend.get(i).copied().unwrap_or(0.12),
+            );
+            // The curve lies inside the triangle start, ctrl, end.
+            let lo = Point {
+                x: c.start.x.min(c.ctrl.x).min(c.end.x),
+                y: c.start.y.min(c.ctrl.y).min(c.end.y),
+            };
+            let hi = Point {
+                x: c.start.x.max(c.ctrl.x).max(c.end.x),
+                y: c.start.y.max(c.ctrl.y).max(c.end.y),
+            };
+            let al = ARROW_LEN + stroke * 1.2;
+            if !box_visible(lo, hi, stroke + al, w, h) {
+                continue;
+            }
+            let chord = ((c.end.x - c.start.x).powi(2) + (c.end.y - c.start.y).powi(2)).sqrt();
+            // Measured between the node centres: the curve's own chord can
+            // degenerate when the nodes nearly touch.
+            let path = if !lod.curves || bulge(a, c.ctrl, b) < STRAIGHT_MAX_BULGE_PX {
+                EdgePath::Straight {
+                    start: c.start,
+                    end: c.end,
+                }
+            } else {
+                EdgePath::Curve {
+                    start: c.start,
+                    ctrl: c.ctrl,
+                    end: c.end,
+                }
+            };
+            let arrow = (lod.arrows && chord >= ARROW_MIN_EDGE_PX).then_some(Arrow {
+                tip: Point {
+                    x: c.end.x + c.dir.x * ARROW_LEN * 0.6,
+                    y: c.end.y + c.dir.y * ARROW_LEN * 0.6,
+                },
+                dir: c.dir,
+                len: al,
+            });
+            if lod.edge_labels && point_visible(c.mid, 0.0, w, h) {
+                scene.edge_labels.push(Label {
+                    at: c.mid,
+                    index: i,
+                });
+            }
+            scene.edges.push(EdgeShape {
+                edge: i,
+                path,
+                key,
+                arrow,
+                mid: c.mid,
+            });
+        }
+        for (i, n) in g.nodes.iter().enumerate() {
+            let (Some(&p), Some(&rad)) = (screen.get(i), r.get(i)) else {
+                continue;
+            };
+            if lod.node_labels && point_visible(p, 100.0, w, h) {
+                scene.node_labels.push(Label {
+                    at: Point {
+                        x: p.x,
+                        y: p.y + rad + 4.0,
+                    },
+                    index: i,
+                });
+            }
+            if !point_visible(p, rad + SELECTED_OUTLINE, w, h) {
+                continue;
+            }
+            scene.nodes.push(NodeShape {
+                node: i,
+                centre: p,
+                radius: rad,
+                colour: namespace_colour_index(&n.namespace) as u8,
+                outline: if f.selected == Some(i) {
+                    SELECTED_OUTLINE
+                } else {
+                    NODE_OUTLINE
+                },
+            });
+        }
+        keep_largest(&mut scene.node_labels, NODE_LABEL_MAX_VISIBLE, |i| {
+            r.get(i).copied().unwrap_or(0.0)
+        });
+        keep_largest(&mut scene.edge_labels, EDGE_LABEL_MAX_VISIBLE, |i| {
+            g.edges.get(i).map_or(0.0, |e| e.value)
+        });
+        scene
+    }
+
+    /// Indices into [`Scene::edges`] grouped by batch key, keys in order;
+    /// graph order inside a batch.
+    pub fn batches(&self) -> Vec<(BatchKey, Vec<usize>)> {
+        let mut order: Vec<(BatchKey, usize)> = self
+            .edges
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key, i))
+            .collect();
+        order.sort_unstable();
+        let mut out: Vec<(BatchKey, Vec<usize>)> = Vec::new();
+        for (key, i) in order {
+            match out.last_mut() {
+                Some((k, v)) if *k == key => v.push(i),
+                _ => out.push((key, vec![i])),
+            }
+        }
+        out
+    }
+
+    /// Indices into [`Scene::edges`] of edges with an arrowhead, grouped by
+    /// colour index, colours in order.
+    pub fn arrow_batches(&self) -> Vec<(u8, Vec<usize>)> {
+        let mut out: Vec<(u8, Vec<usize>)> = Vec::new();
+        let mut order: Vec<(u8, usize)> = self
+            .edges
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.arrow.is_some())
+            .map(|(i, e)| (e.key.colour, i))
+            .collect();
+        order.sort_unstable();
+        for (c, i) in order {
+            match out.last_mut() {
+                Some((k, v)) if *k == c => v.push(i),
+                _ => out.push((c, vec![i])),
+            }
+        }
+        out
+    }
+
+    /// Indices into [`Scene::nodes`] grouped by fill colour index.
+    pub fn node_batches(&self) -> Vec<(u8, Vec<usize>)> {
+        let mut out: Vec<(u8, Vec<usize>)> = Vec::new();
+        let mut order: Vec<(u8, usize)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.colour, i))
+            .collect();
+        order.sort_unstable();
+        for (c, i) in order {
+            match out.last_mut() {
+                Some((k, v)) if *k == c => v.push(i),
+                _ => out.push((c, vec![i])),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+    use wiremap_model::{MapEdge, MapNode, NodeKind};
+
+    fn graph(pairs: &[(usize, usize)], nodes: usize) -> MapGraph {
+        let mut g = MapGraph::default();
+        for i in 0..nodes {
+            g.nodes.push(MapNode {
+                key: format!("n{i}"),
+                label: format!("node {i}"),
+                kind: NodeKind::Pod,
+                namespace: format!("ns-{i}"),
+                node_name: String::new(),
+                out_bytes: 0,
+                in_bytes: 0,
+                out_rate: 0.0,
+                in_rate: 0.0,
+                out_packets: 0,
+                in_packets: 0,
+                out_pps: 0.0,
+                in_pps: 0.0,
+                entries: 0,
+                errors: 0,
+            });
+        }
+        for (k, (s, t)) in pairs.iter().enumerate() {
+            let mut e = MapEdge::new(format!("e{k}"), *s, *t);
+            e.value = 1.0 + k as f64;
+            g.edges.push(e);
+        }
+        g
+    }
+
+    fn frame<'a>(
+        g: &'a MapGraph,
+        pos: &'a [Point],
+        cam: &'a Camera,
+        view: &'a ViewState,
+    ) -> Frame<'a> {
+        Frame {
+            graph: g,
+            positions: pos,
+            camera: cam,
+            view,
+            width: 400.0,
+            height: 300.0,
+            dpr: 1.0,
+            theme: LIGHT,
+            selected: None,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn lod_thresholds() {
+        let l = lod(10_000, 50_000, 0.1, true);
+        assert!(!l.arrows && !l.edge_labels && !l.node_labels && !l.curves);
+        assert!(lod(10_000, 50_000, CURVE_MIN_SCALE, true).curves);
+        let l = lod(100, 200, 0.1, true);
+        assert!(!l.arrows && !l.edge_labels && l.node_labels);
+        let l = lod(1_000, 3_000, 1.0, true);
+        assert!(l.arrows && l.edge_labels && l.node_labels);
+        assert!(!lod(1_000, 3_000, 1.0, false).edge_labels);
+        assert!(!lod(1_000, 5_000, 1.0, true).edge_labels);
+        assert!(lod(1_000, 5_000, ARROW_MIN_SCALE, true).arrows);
+    }
+
+    #[wasm_bindgen_test]
+    fn widths_share_buckets() {
+        assert_eq!(bucket_width(1.0), 4);
+        assert_eq!(bucket_width(1.1), bucket_width(1.0));
+        assert_ne!(bucket_width(1.2), bucket_width(1.0));
+        assert_eq!(bucket_width(0.0), 1);
+        assert_eq!(bucket_to_width(bucket_width(2.5)), 2.5);
+        assert!((bucket_to_width(bucket_width(3.37)) - 3.37).abs() <= 0.5 / WIDTH_STEPS);
+    }
+
+    #[wasm_bindgen_test]
+    fn off_screen_edges_and_nodes_are_culled() {
+        // 0 and 1 on screen, 2 and 3 far to the right.
+        let g = graph(&[(0, 1), (2, 3), (0, 2)], 4);
+        let pos = [
+            Point { x: -100.0, y: 0.0 },
+            Point { x: 100.0, y: 0.0 },
+            Point { x: 5_000.0, y: 0.0 },
+            Point { x: 5_200.0, y: 0.0 },
+        ];
+        let cam = Camera::default();
+        let v = ViewState::default();
+        let s = Scene::build(&frame(&g, &pos, &cam, &v));
+        let edges: Vec<usize> = s.edges.iter().map(|e| e.edge).collect();
+        // The edge 0 → 2 crosses the screen: kept.
+        assert_eq!(edges, vec![0, 2]);
+        let nodes: Vec<usize> = s.nodes.iter().map(|n| n.node).collect();
+        assert_eq!(nodes, vec![0, 1]);
+    }
+
+    #[wasm_bindgen_test]
+    fn an_edge_crossing_the_screen_with_both_ends_outside_is_kept() {
+        let g = graph(&[(0, 1)], 2);
+        let pos = [
+            Point {
+                x: -3_000.0,
+                y: 0.0,
+            },
+            Point { x: 3_000.0, y: 0.0 },
+        ];
+        let cam = Camera::default();
+        let v = ViewState::default();
+        let s = Scene::build(&frame(&g, &pos, &cam, &v));
+        assert_eq!(s.edges.len(), 1);
+        assert!(s.nodes.is_empty());
+    }
+
+    #[wasm_bindgen_test]
+    fn short_edges_are_straight_and_lose_arrows_when_zoomed_out() {
+        let g = graph(&[(0, 1), (1, 0)], 2);
+        let pos = [Point { x: -100.0, y: 0.0 }, Point { x: 100.0, y: 0.0 }];
+        let v = ViewState::default();
+        let near = Camera::default();
+        let s = Scene::build(&frame(&g, &pos, &near, &v));
+        assert!(matches!(s.edges[0].path, EdgePath::Curve { .. }));
+        assert!(s.edges.iter().all(|e| e.arrow.is_some()));
+        let far = Camera {
+            center: Point::default(),
+            scale: 0.05,
+        };
+        let s = Scene::build(&frame(&g, &pos, &far, &v));
+        assert_eq!(s.edges.len(), 2);
+        assert!(s.edges.iter().all(|e| e.arrow.is_none()));
+        assert!(s
+            .edges
+            .iter()
+            .all(|e| matches!(e.path, EdgePath::Straight { .. })));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_self_edge_is_a_loop() {
+        let g = graph(&[(0, 0)], 1);
+        let pos = [Point::default()];
+        let cam = Camera::default();
+        let v = ViewState::default();
+        let s = Scene::build(&frame(&g, &pos, &cam, &v));
+        assert!(matches!(s.edges[0].path, EdgePath::Loop { .. }));
+    }
+
+    #[wasm_bindgen_test]
+    fn batches_group_by_colour_and_width() {
+        let mk = |edge, colour, width| EdgeShape {
+            edge,
+            path: EdgePath::Straight {
+                start: Point::default(),
+                end: Point::default(),
+            },
+            key: BatchKey { colour, width },
+            arrow: Some(Arrow {
+                tip: Point::default(),
+                dir: Point { x: 1.0, y: 0.0 },
+                len: 10.0,
+            }),
+            mid: Point::default(),
+        };
+        let s = Scene {
+            edges: vec![mk(0, 2, 4), mk(1, 1, 4), mk(2, 2, 4), mk(3, 2, 8)],
+            ..Scene::default()
+        };
+        let b = s.batches();
+        assert_eq!(
+            b,
+            vec![
+                (
+                    BatchKey {
+                        colour: 1,
+                        width: 4
+                    },
+                    vec![1]
+                ),
+                (
+                    BatchKey {
+                        colour: 2,
+                        width: 4
+                    },
+                    vec![0, 2]
+                ),
+                (
+                    BatchKey {
+                        colour: 2,
+                        width: 8
+                    },
+                    vec![3]
+                ),
+            ]
+        );
+        assert_eq!(s.arrow_batches(), vec![(1, vec![1]), (2, vec![0, 2, 3])]);
+    }
+
+    #[wasm_bindgen_test]
+    fn labels_follow_the_level_of_detail() {
+        let g = graph(&[(0, 1)], 2);
+        let pos = [Point { x: -100.0, y: 0.0 }, Point { x: 100.0, y: 0.0 }];
+        let cam = Camera::default();
+        let mut v = ViewState::default();
+        let s = Scene::build(&frame(&g, &pos, &cam, &v));
+        assert_eq!(s.edge_labels.len(), 1);
+        assert_eq!(s.node_labels.len(), 2);
+        v.show_bandwidth = false;
+        let s = Scene::build(&frame(&g, &pos, &cam, &v));
+        assert!(s.edge_labels.is_empty());
+    }
+
+    #[wasm_bindgen_test]
+    fn bulge_is_half_the_control_offset_from_the_chord() {
+        let o = Point::default();
+        let e = Point { x: 10.0, y: 0.0 };
+        assert_eq!(bulge(o, Point { x: 5.0, y: 4.0 }, e), 2.0);
+        // Sliding the control point along the chord changes nothing.
+        assert_eq!(bulge(o, Point { x: 30.0, y: -4.0 }, e), 2.0);
+        assert_eq!(bulge(o, Point { x: 3.0, y: 0.0 }, e), 0.0);
+        assert_eq!(bulge(o, Point { x: 3.0, y: 4.0 }, o), 2.5);
+    }
+
+    #[wasm_bindgen_test]
+    fn label_caps_keep_the_heaviest_in_order() {
+        let mut l: Vec<Label> = (0..6)
+            .map(|index| Label {
+                at: Point::default(),
+                index,
+            })
+            .collect();
+        let w = [1.0, 9.0, 3.0, 9.0, 0.0, 5.0];
+        keep_largest(&mut l, 3, |i| w[i]);
+        let kept: Vec<usize> = l.iter().map(|l| l.index).collect();
+        assert_eq!(kept, vec![1, 3, 5]);
+        keep_largest(&mut l, 10, |_| 0.0);
+        assert_eq!(l.len(), 3);
+    }
+
+    #[wasm_bindgen_test]
+    fn many_visible_nodes_label_only_the_busiest() {
+        let n = NODE_LABEL_MAX_VISIBLE + 50;
+        let mut g = graph(&[], n);
+        for (i, node) in g.nodes.iter_mut().enumerate() {
+            node.in_bytes = i as u64;
+        }
+        let pos: Vec<Point> = (0..n)
+            .map(|i| Point {
+                x: (i % 20) as f64 * 10.0 - 100.0,
+                y: (i / 20) as f64 * 10.0 - 100.0,
+            })
+            .collect();
+        let cam = Camera::default();
+        let v = ViewState::default();
+        let s = Scene::build(&frame(&g, &pos, &cam, &v));
+        assert_eq!(s.node_labels.len(), NODE_LABEL_MAX_VISIBLE);
+        // The 50 quietest lose their labels.
+        assert_eq!(s.node_labels.first().map(|l| l.index), Some(50));
+    }
+
+    #[wasm_bindgen_test]
+    fn arrow_corners() {
+        let a = Arrow {
+            tip: Point { x: 10.0, y: 0.0 },
+            dir: Point { x: 1.0, y: 0.0 },
+            len: 10.0,
+        };
+        let [t, l, r] = a.corners();
+        assert_eq!(t, Point { x: 10.0, y: 0.0 });
+        assert_eq!(l, Point { x: 0.0, y: 4.5 });
+        assert_eq!(r, Point { x: 0.0, y: -4.5 });
+    }
+}

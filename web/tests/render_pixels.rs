@@ -1,0 +1,255 @@
+//! Both renderers paint: a small known graph is drawn with WebGL2 and with
+//! the batched Canvas 2D renderer, and pixels are read back at a node's
+//! centre (its namespace colour), an empty spot (the background) and the
+//! edge's midpoint (its protocol colour). Asking for WebGL2 on a canvas
+//! that cannot give it falls back to Canvas 2D.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use wiremap_model::{MapEdge, MapGraph, MapNode, NodeKind};
+use wiremap_web::camera::Camera;
+use wiremap_web::geometry::Point;
+use wiremap_web::palette::{namespace_colour, protocol_colour, rgba};
+use wiremap_web::render::{draw, paint_labels};
+use wiremap_web::render_gl::{Backend, GlRenderer};
+use wiremap_web::scene::{Frame, Scene, Theme, DARK, LIGHT};
+use wiremap_web::view_state::{Renderer, ViewState};
+use wiremap_web::WebError;
+use wiremap_wire::Protocol;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const W: f64 = 600.0;
+const H: f64 = 400.0;
+
+fn node(key: &str, ns: &str) -> MapNode {
+    MapNode {
+        key: key.to_string(),
+        label: key.to_string(),
+        kind: NodeKind::Pod,
+        namespace: ns.to_string(),
+        node_name: String::new(),
+        out_bytes: 0,
+        in_bytes: 0,
+        out_rate: 0.0,
+        in_rate: 0.0,
+        out_packets: 0,
+        in_packets: 0,
+        out_pps: 0.0,
+        in_pps: 0.0,
+        entries: 0,
+        errors: 0,
+    }
+}
+
+/// Two pods in different namespaces, one HTTP edge from the first to the
+/// second; edge labels off (`bw=0`) so the 2D canvas shows the edge's
+/// colour at its midpoint too.
+struct Fixture {
+    graph: MapGraph,
+    positions: Vec<Point>,
+    camera: Camera,
+    view: ViewState,
+}
+
+fn fixture() -> Fixture {
+    let mut graph = MapGraph::default();
+    graph.nodes.push(node("a/web", "shop"));
+    graph.nodes.push(node("b/db", "data"));
+    let mut e = MapEdge::new("a/web|b/db|http".into(), 0, 1);
+    e.protocol = Some(Protocol::HTTP);
+    e.value = 100.0;
+    graph.edges.push(e);
+    let view = ViewState {
+        show_bandwidth: false,
+        ..ViewState::default()
+    };
+    Fixture {
+        graph,
+        positions: vec![Point { x: -80.0, y: 0.0 }, Point { x: 80.0, y: 0.0 }],
+        camera: Camera {
+            center: Point::default(),
+            scale: 2.0,
+        },
+        view,
+    }
+}
+
+impl Fixture {
+    fn frame(&self, theme: Theme) -> Frame<'_> {
+        Frame {
+            graph: &self.graph,
+            positions: &self.positions,
+            camera: &self.camera,
+            view: &self.view,
+            width: W,
+            height: H,
+            dpr: 1.0,
+            theme,
+            selected: None,
+        }
+    }
+
+    /// Screen points: node 0's centre, an empty spot, the edge's midpoint.
+    fn probes(&self) -> (Point, Point, Point) {
+        let scene = Scene::build(&self.frame(LIGHT));
+        let mid = scene.edges.first().expect("the edge is visible").mid;
+        let centre = self.camera.to_screen(self.positions[0], W, H);
+        (centre, Point { x: 20.0, y: 20.0 }, mid)
+    }
+}
+
+fn new_canvas() -> web_sys::HtmlCanvasElement {
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let c: web_sys::HtmlCanvasElement = doc
+        .create_element("canvas")
+        .expect("canvas")
+        .dyn_into()
+        .expect("canvas element");
+    c.set_width(W as u32);
+    c.set_height(H as u32);
+    doc.body().expect("body").append_child(&c).expect("append");
+    c
+}
+
+fn context_2d(c: &web_sys::HtmlCanvasElement) -> web_sys::CanvasRenderingContext2d {
+    c.get_context("2d")
+        .ok()
+        .flatten()
+        .expect("2d context")
+        .dyn_into()
+        .expect("2d")
+}
+
+fn pixel_2d(ctx: &web_sys::CanvasRenderingContext2d, p: Point) -> [u8; 4] {
+    let d = ctx
+        .get_image_data(p.x.floor(), p.y.floor(), 1.0, 1.0)
+        .expect("pixel")
+        .data();
+    [d[0], d[1], d[2], d[3]]
+}
+
+fn expect_colour(got: [u8; 4], css: &str, what: &str) {
+    let want = rgba(css).expect("palette colour");
+    for (i, (g, w)) in got.iter().zip(want.iter()).take(3).enumerate() {
+        let w = (w * 255.0).round();
+        assert!(
+            (f32::from(*g) - w).abs() <= 6.0,
+            "{what}: channel {i} is {g}, expected {w} (pixel {got:?}, colour {css})"
+        );
+    }
+}
+
+fn gl_renderer(c: &web_sys::HtmlCanvasElement) -> GlRenderer {
+    GlRenderer::new(c).unwrap_or_else(|e| panic!("WebGL2 must start in this browser: {e}"))
+}
+
+#[wasm_bindgen_test]
+fn webgl_paints_nodes_edges_and_background() {
+    let fx = fixture();
+    let (centre, empty, mid) = fx.probes();
+    let canvas = new_canvas();
+    let mut gl = gl_renderer(&canvas);
+    let frame = fx.frame(LIGHT);
+    gl.paint(&frame, &Scene::build(&frame));
+    let at = |p: Point| gl.read_pixel(p.x, p.y, 1.0).expect("readPixels");
+    expect_colour(at(centre), namespace_colour("shop"), "node centre");
+    expect_colour(at(empty), LIGHT.background, "empty spot");
+    expect_colour(at(mid), protocol_colour(Protocol::HTTP), "edge midpoint");
+    // The second node has its own namespace colour.
+    let other = fx.camera.to_screen(fx.positions[1], W, H);
+    expect_colour(at(other), namespace_colour("data"), "second node");
+}
+
+#[wasm_bindgen_test]
+fn webgl_follows_the_dark_theme() {
+    let fx = fixture();
+    let (centre, empty, _) = fx.probes();
+    let canvas = new_canvas();
+    let mut gl = gl_renderer(&canvas);
+    let frame = fx.frame(DARK);
+    gl.paint(&frame, &Scene::build(&frame));
+    let at = |p: Point| gl.read_pixel(p.x, p.y, 1.0).expect("readPixels");
+    expect_colour(at(empty), DARK.background, "empty spot");
+    expect_colour(at(centre), namespace_colour("shop"), "node centre");
+}
+
+#[wasm_bindgen_test]
+fn canvas_2d_paints_the_same_colours_at_the_same_places() {
+    let fx = fixture();
+    let (centre, empty, mid) = fx.probes();
+    let canvas = new_canvas();
+    let ctx = context_2d(&canvas);
+    draw(&ctx, &fx.frame(LIGHT));
+    expect_colour(
+        pixel_2d(&ctx, centre),
+        namespace_colour("shop"),
+        "node centre",
+    );
+    expect_colour(pixel_2d(&ctx, empty), LIGHT.background, "empty spot");
+    expect_colour(
+        pixel_2d(&ctx, mid),
+        protocol_colour(Protocol::HTTP),
+        "edge midpoint",
+    );
+}
+
+#[wasm_bindgen_test]
+fn both_renderers_agree_pixel_for_pixel_at_the_probes() {
+    let fx = fixture();
+    let (centre, empty, mid) = fx.probes();
+    let c2 = new_canvas();
+    let ctx = context_2d(&c2);
+    draw(&ctx, &fx.frame(DARK));
+    let cg = new_canvas();
+    let mut gl = gl_renderer(&cg);
+    let frame = fx.frame(DARK);
+    gl.paint(&frame, &Scene::build(&frame));
+    for (p, what) in [(centre, "node"), (empty, "background"), (mid, "edge")] {
+        let a = pixel_2d(&ctx, p);
+        let b = gl.read_pixel(p.x, p.y, 1.0).expect("readPixels");
+        for i in 0..3 {
+            assert!(
+                (i32::from(a[i]) - i32::from(b[i])).abs() <= 8,
+                "{what}: 2D {a:?} vs WebGL {b:?}"
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_label_layer_is_transparent_away_from_labels() {
+    let fx = fixture();
+    let (centre, empty, _) = fx.probes();
+    let canvas = new_canvas();
+    let ctx = context_2d(&canvas);
+    let frame = fx.frame(LIGHT);
+    let scene = Scene::build(&frame);
+    assert_eq!(scene.node_labels.len(), 2, "few nodes: labels drawn");
+    paint_labels(&ctx, &frame, &scene);
+    assert_eq!(pixel_2d(&ctx, empty)[3], 0);
+    assert_eq!(pixel_2d(&ctx, centre)[3], 0);
+}
+
+#[wasm_bindgen_test]
+fn asking_for_webgl_on_a_2d_canvas_falls_back_to_canvas_2d() {
+    let canvas = new_canvas();
+    let _ctx = context_2d(&canvas);
+    assert!(matches!(GlRenderer::new(&canvas), Err(WebError::WebGl(_))));
+    let b = Backend::open(Renderer::WebGl2, &canvas);
+    assert!(matches!(b, Backend::Canvas2d));
+    assert_eq!(b.renderer(), Renderer::Canvas2d);
+}
+
+#[wasm_bindgen_test]
+fn asking_for_webgl_on_a_fresh_canvas_gets_webgl() {
+    let canvas = new_canvas();
+    let b = Backend::open(Renderer::WebGl2, &canvas);
+    assert_eq!(b.renderer(), Renderer::WebGl2);
+    assert!(matches!(
+        Backend::open(Renderer::Canvas2d, &new_canvas()),
+        Backend::Canvas2d
+    ));
+}
