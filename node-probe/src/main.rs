@@ -2,6 +2,9 @@
 //! pipeline to its shells: pcap files or AF_PACKET capture in, JSON lines
 //! or the relay uplink out, Prometheus metrics on the side.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
