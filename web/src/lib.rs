@@ -10,7 +10,7 @@
 //! Key decision: the browser-side decisions live in plain Rust types
 //! (`feed`, `view_state`, `session`, `camera`, `geometry`) that take bytes
 //! and clock readings as arguments, and `scene` turns a frame into shapes;
-//! only `connection`, `render`, `render_gl`, `export`
+//! only `connection`, `render`, `render_gl`, `scene_cache`, `export`
 //! and the `ui` components touch the browser.
 #![forbid(unsafe_code)]
 
@@ -28,6 +28,7 @@ pub mod relay_url;
 pub mod render;
 pub mod render_gl;
 pub mod scene;
+pub mod scene_cache;
 pub mod session;
 pub mod ui;
 pub mod view_state;

@@ -3,7 +3,8 @@
 //! and level of detail come from [`crate::scene`]; this file only issues
 //! calls, grouped by style: edges sorted by colour and width bucket, arrows
 //! and node discs by colour, outlines by width, so each style is set once
-//! per group.
+//! per group. The order is a flat list of [`Op`]s ([`plan`]), so a picture
+//! can be painted in pieces ([`crate::scene_cache`]) with the same result.
 //!
 //! Key decision: inside a group, each shape is its own small path
 //! ([`SHAPES_PER_PATH`]). Measured in headless Chromium (software Skia,
@@ -16,7 +17,7 @@ use std::f64::consts::TAU;
 use web_sys::CanvasRenderingContext2d;
 
 use crate::palette::{EDGE_COLOURS, NODE_COLOURS};
-use crate::scene::{bucket_to_width, EdgePath, Scene, NODE_OUTLINE};
+use crate::scene::{bucket_to_width, BatchKey, EdgePath, NodeShape, Scene};
 
 pub use crate::scene::{
     Frame, Theme, DARK, EDGE_LABEL_MAX_EDGES, EDGE_LABEL_MIN_SCALE, LIGHT, NODE_LABEL_ALWAYS,
@@ -50,12 +51,17 @@ pub fn draw(ctx: &CanvasRenderingContext2d, f: &Frame<'_>) {
 
 /// Paints `scene` (built from `f`): background, edges, arrows, nodes, labels.
 pub fn paint(ctx: &CanvasRenderingContext2d, f: &Frame<'_>, scene: &Scene) {
+    paint_background(ctx, f);
+    paint_ops(ctx, scene, &f.theme, &plan(scene), None);
+    paint_text(ctx, f, scene);
+}
+
+/// Sets the frame's transform (CSS px, scaled by the device pixel ratio)
+/// and fills the whole canvas with the theme's background.
+pub fn paint_background(ctx: &CanvasRenderingContext2d, f: &Frame<'_>) {
     let _ = ctx.set_transform(f.dpr, 0.0, 0.0, f.dpr, 0.0, 0.0);
     ctx.set_fill_style_str(f.theme.background);
     ctx.fill_rect(0.0, 0.0, f.width, f.height);
-    paint_edges(ctx, scene);
-    paint_nodes(ctx, f, scene);
-    paint_text(ctx, f, scene);
 }
 
 /// The label layer over a WebGL canvas: clears to transparent, then draws
@@ -66,80 +72,240 @@ pub fn paint_labels(ctx: &CanvasRenderingContext2d, f: &Frame<'_>, scene: &Scene
     paint_text(ctx, f, scene);
 }
 
-fn paint_edges(ctx: &CanvasRenderingContext2d, scene: &Scene) {
-    for (key, members) in scene.batches() {
-        ctx.set_stroke_style_str(edge_colour(key.colour));
-        ctx.set_line_width(bucket_to_width(key.width));
-        for part in members.chunks(SHAPES_PER_PATH) {
+/// Draws what [`paint`] draws as text over what the canvas already shows
+/// (the scene cache's overlay), at the frame's transform.
+pub fn paint_labels_over(ctx: &CanvasRenderingContext2d, f: &Frame<'_>, scene: &Scene) {
+    let _ = ctx.set_transform(f.dpr, 0.0, 0.0, f.dpr, 0.0, 0.0);
+    paint_text(ctx, f, scene);
+}
+
+/// The selected node drawn on top: its disc and its thick outline.
+pub fn paint_selection(ctx: &CanvasRenderingContext2d, f: &Frame<'_>, n: &NodeShape) {
+    let _ = ctx.set_transform(f.dpr, 0.0, 0.0, f.dpr, 0.0, 0.0);
+    ctx.begin_path();
+    ctx.move_to(n.centre.x + n.radius, n.centre.y);
+    let _ = ctx.arc(n.centre.x, n.centre.y, n.radius, 0.0, TAU);
+    ctx.set_fill_style_str(node_colour(n.colour));
+    ctx.fill();
+    ctx.set_stroke_style_str(f.theme.node_stroke);
+    ctx.set_line_width(n.outline);
+    ctx.stroke();
+}
+
+/// One drawing step of a scene's shapes (everything but text). A style op
+/// sets the style of the shape ops after it; each shape op is its own path
+/// ([`SHAPES_PER_PATH`]). Indices point into [`Scene::edges`] or
+/// [`Scene::nodes`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    /// Stroke colour and width of the edges that follow.
+    EdgeStyle(BatchKey),
+    Edge(usize),
+    /// Fill colour of the arrowheads that follow.
+    ArrowStyle(u8),
+    Arrow(usize),
+    /// Fill colour of the node discs that follow.
+    NodeFill(u8),
+    Node(usize),
+    /// Outline width of the node rings that follow (theme colour).
+    RingStyle(f64),
+    Ring(usize),
+}
+
+impl Op {
+    pub fn is_style(&self) -> bool {
+        matches!(
+            self,
+            Op::EdgeStyle(_) | Op::ArrowStyle(_) | Op::NodeFill(_) | Op::RingStyle(_)
+        )
+    }
+}
+
+/// The drawing order of a scene's shapes, grouped by style: edges by
+/// colour and width, arrowheads and node discs by colour, rings by width.
+/// Painting a prefix of it and then the rest gives the same picture as
+/// painting it at once (what the scene cache relies on).
+pub fn plan(scene: &Scene) -> Vec<Op> {
+    let mut ops = Vec::with_capacity(2 * scene.edges.len() + 2 * scene.nodes.len() + 64);
+    for part in 0..PLAN_PARTS {
+        plan_part(scene, part, &mut ops);
+    }
+    ops
+}
+
+/// The [`plan`] is made in this many parts (edges, arrowheads, nodes), so
+/// the scene cache can spread it over animation frames.
+pub const PLAN_PARTS: usize = 3;
+
+/// Appends part `part` (below [`PLAN_PARTS`]) of `scene`'s [`plan`] to
+/// `ops`; parts appended in order make the plan.
+pub fn plan_part(scene: &Scene, part: usize, ops: &mut Vec<Op>) {
+    // Sorting packed integers (style in the high bits, index in the low
+    // 32) is several times faster in WASM than sorting (key, index) pairs;
+    // the order is the same as `Scene::batches` and friends give.
+    fn sorted(mut keys: Vec<u64>) -> Vec<u64> {
+        keys.sort_unstable();
+        keys
+    }
+    let low = |k: u64| (k & 0xffff_ffff) as usize;
+    match part {
+        0 => {
+            let edges = sorted(
+                scene
+                    .edges
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        (u64::from(e.key.colour) << 48) | (u64::from(e.key.width) << 32) | i as u64
+                    })
+                    .collect(),
+            );
+            let mut style = None;
+            for k in edges {
+                if style != Some(k >> 32) {
+                    style = Some(k >> 32);
+                    ops.push(Op::EdgeStyle(BatchKey {
+                        colour: (k >> 48) as u8,
+                        width: (k >> 32) as u16,
+                    }));
+                }
+                ops.push(Op::Edge(low(k)));
+            }
+        }
+        1 => {
+            let arrows = sorted(
+                scene
+                    .edges
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.arrow.is_some())
+                    .map(|(i, e)| (u64::from(e.key.colour) << 32) | i as u64)
+                    .collect(),
+            );
+            let mut style = None;
+            for k in arrows {
+                if style != Some(k >> 32) {
+                    style = Some(k >> 32);
+                    ops.push(Op::ArrowStyle((k >> 32) as u8));
+                }
+                ops.push(Op::Arrow(low(k)));
+            }
+        }
+        2 => {
+            let nodes = sorted(
+                scene
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (u64::from(n.colour) << 32) | i as u64)
+                    .collect(),
+            );
+            let mut style = None;
+            for k in nodes {
+                if style != Some(k >> 32) {
+                    style = Some(k >> 32);
+                    ops.push(Op::NodeFill((k >> 32) as u8));
+                }
+                ops.push(Op::Node(low(k)));
+            }
+            let mut widths: Vec<f64> = scene.nodes.iter().map(|n| n.outline).collect();
+            widths.sort_by(f64::total_cmp);
+            widths.dedup();
+            for w in widths {
+                ops.push(Op::RingStyle(w));
+                ops.extend(
+                    scene
+                        .nodes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, n)| n.outline == w)
+                        .map(|(i, _)| Op::Ring(i)),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Paints `ops` of `scene`'s [`plan`]. `style` is a style op to apply
+/// first (the last one before `ops` when resuming in the middle).
+pub fn paint_ops(
+    ctx: &CanvasRenderingContext2d,
+    scene: &Scene,
+    theme: &Theme,
+    ops: &[Op],
+    style: Option<Op>,
+) {
+    for op in style.iter().chain(ops) {
+        paint_op(ctx, scene, theme, *op);
+    }
+}
+
+fn disc(ctx: &CanvasRenderingContext2d, n: &NodeShape) {
+    ctx.move_to(n.centre.x + n.radius, n.centre.y);
+    let _ = ctx.arc(n.centre.x, n.centre.y, n.radius, 0.0, TAU);
+}
+
+fn paint_op(ctx: &CanvasRenderingContext2d, scene: &Scene, theme: &Theme, op: Op) {
+    match op {
+        Op::EdgeStyle(key) => {
+            ctx.set_stroke_style_str(edge_colour(key.colour));
+            ctx.set_line_width(bucket_to_width(key.width));
+        }
+        Op::Edge(i) => {
+            let Some(e) = scene.edges.get(i) else {
+                return;
+            };
             ctx.begin_path();
-            for e in part.iter().filter_map(|&i| scene.edges.get(i)) {
-                match e.path {
-                    EdgePath::Curve { start, ctrl, end } => {
-                        ctx.move_to(start.x, start.y);
-                        ctx.quadratic_curve_to(ctrl.x, ctrl.y, end.x, end.y);
-                    }
-                    EdgePath::Straight { start, end } => {
-                        ctx.move_to(start.x, start.y);
-                        ctx.line_to(end.x, end.y);
-                    }
-                    EdgePath::Loop { centre, radius } => {
-                        ctx.move_to(centre.x + radius, centre.y);
-                        let _ = ctx.arc(centre.x, centre.y, radius, 0.0, TAU);
-                    }
+            match e.path {
+                EdgePath::Curve { start, ctrl, end } => {
+                    ctx.move_to(start.x, start.y);
+                    ctx.quadratic_curve_to(ctrl.x, ctrl.y, end.x, end.y);
+                }
+                EdgePath::Straight { start, end } => {
+                    ctx.move_to(start.x, start.y);
+                    ctx.line_to(end.x, end.y);
+                }
+                EdgePath::Loop { centre, radius } => {
+                    ctx.move_to(centre.x + radius, centre.y);
+                    let _ = ctx.arc(centre.x, centre.y, radius, 0.0, TAU);
                 }
             }
             ctx.stroke();
         }
-    }
-    for (colour, members) in scene.arrow_batches() {
-        ctx.set_fill_style_str(edge_colour(colour));
-        for part in members.chunks(SHAPES_PER_PATH) {
+        Op::ArrowStyle(colour) => ctx.set_fill_style_str(edge_colour(colour)),
+        Op::Arrow(i) => {
+            let Some(a) = scene.edges.get(i).and_then(|e| e.arrow) else {
+                return;
+            };
+            let [t, l, r] = a.corners();
             ctx.begin_path();
-            for a in part
-                .iter()
-                .filter_map(|&i| scene.edges.get(i).and_then(|e| e.arrow))
-            {
-                let [t, l, r] = a.corners();
-                ctx.move_to(t.x, t.y);
-                ctx.line_to(l.x, l.y);
-                ctx.line_to(r.x, r.y);
-                ctx.close_path();
+            ctx.move_to(t.x, t.y);
+            ctx.line_to(l.x, l.y);
+            ctx.line_to(r.x, r.y);
+            ctx.close_path();
+            ctx.fill();
+        }
+        Op::NodeFill(colour) => ctx.set_fill_style_str(node_colour(colour)),
+        Op::Node(i) => {
+            if let Some(n) = scene.nodes.get(i) {
+                ctx.begin_path();
+                disc(ctx, n);
+                ctx.fill();
             }
-            ctx.fill();
+        }
+        Op::RingStyle(w) => {
+            ctx.set_stroke_style_str(theme.node_stroke);
+            ctx.set_line_width(w);
+        }
+        Op::Ring(i) => {
+            if let Some(n) = scene.nodes.get(i) {
+                ctx.begin_path();
+                disc(ctx, n);
+                ctx.stroke();
+            }
         }
     }
-}
-
-fn paint_nodes(ctx: &CanvasRenderingContext2d, f: &Frame<'_>, scene: &Scene) {
-    let disc = |n: &crate::scene::NodeShape| {
-        ctx.move_to(n.centre.x + n.radius, n.centre.y);
-        let _ = ctx.arc(n.centre.x, n.centre.y, n.radius, 0.0, TAU);
-    };
-    for (colour, members) in scene.node_batches() {
-        ctx.set_fill_style_str(node_colour(colour));
-        for part in members.chunks(SHAPES_PER_PATH) {
-            ctx.begin_path();
-            part.iter()
-                .filter_map(|&i| scene.nodes.get(i))
-                .for_each(disc);
-            ctx.fill();
-        }
-    }
-    ctx.set_stroke_style_str(f.theme.node_stroke);
-    let mut widths: Vec<f64> = scene.nodes.iter().map(|n| n.outline).collect();
-    widths.sort_by(f64::total_cmp);
-    widths.dedup();
-    for w in widths {
-        ctx.set_line_width(w);
-        let ring: Vec<&crate::scene::NodeShape> =
-            scene.nodes.iter().filter(|n| n.outline == w).collect();
-        for part in ring.chunks(SHAPES_PER_PATH) {
-            ctx.begin_path();
-            part.iter().copied().for_each(disc);
-            ctx.stroke();
-        }
-    }
-    ctx.set_line_width(NODE_OUTLINE);
 }
 
 fn paint_text(ctx: &CanvasRenderingContext2d, f: &Frame<'_>, scene: &Scene) {
@@ -191,5 +357,85 @@ fn halo_texts<'t>(
     ctx.set_fill_style_str(f.theme.text);
     for (x, y, t) in texts {
         let _ = ctx.fill_text(t, x, y);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::Point;
+    use crate::scene::{Arrow, EdgeShape};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn edge(colour: u8, width: u16, arrow: bool) -> EdgeShape {
+        EdgeShape {
+            edge: 0,
+            path: EdgePath::Straight {
+                start: Point::default(),
+                end: Point::default(),
+            },
+            key: BatchKey { colour, width },
+            arrow: arrow.then_some(Arrow {
+                tip: Point::default(),
+                dir: Point { x: 1.0, y: 0.0 },
+                len: 10.0,
+            }),
+            mid: Point::default(),
+        }
+    }
+
+    fn node(colour: u8, outline: f64) -> NodeShape {
+        NodeShape {
+            node: 0,
+            centre: Point::default(),
+            radius: 5.0,
+            colour,
+            outline,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn the_plan_follows_the_batches_of_the_scene() {
+        let scene = Scene {
+            edges: vec![
+                edge(2, 4, true),
+                edge(1, 4, false),
+                edge(2, 4, true),
+                edge(2, 8, true),
+            ],
+            nodes: vec![node(3, 1.2), node(1, 3.0), node(3, 1.2)],
+            ..Scene::default()
+        };
+        let k = |colour, width| Op::EdgeStyle(BatchKey { colour, width });
+        assert_eq!(
+            plan(&scene),
+            vec![
+                k(1, 4),
+                Op::Edge(1),
+                k(2, 4),
+                Op::Edge(0),
+                Op::Edge(2),
+                k(2, 8),
+                Op::Edge(3),
+                Op::ArrowStyle(2),
+                Op::Arrow(0),
+                Op::Arrow(2),
+                Op::Arrow(3),
+                Op::NodeFill(1),
+                Op::Node(1),
+                Op::NodeFill(3),
+                Op::Node(0),
+                Op::Node(2),
+                Op::RingStyle(1.2),
+                Op::Ring(0),
+                Op::Ring(2),
+                Op::RingStyle(3.0),
+                Op::Ring(1),
+            ]
+        );
+        // Every shape once, styles counted apart.
+        let p = plan(&scene);
+        assert_eq!(p.iter().filter(|o| !o.is_style()).count(), 4 + 3 + 3 + 3);
+        assert!(plan(&Scene::default()).is_empty());
     }
 }

@@ -259,12 +259,36 @@ pub fn bulge(start: Point, ctrl: Point, end: Point) -> f64 {
     (dx * cy - dy * cx).abs() / len / 2.0
 }
 
-impl Scene {
-    /// The scene of a frame: cull, pick the level of detail, shape edges.
-    pub fn build(f: &Frame<'_>) -> Scene {
+/// A [`Scene`] built in pieces: [`SceneBuilder::new`] prepares (screen
+/// positions, radii, bends), [`SceneBuilder::edges`] shapes the next edges,
+/// [`SceneBuilder::finish`] shapes the rest, the nodes and the labels. The
+/// frame passed to each call must show the same graph, positions, camera
+/// and view. Building in pieces gives the same scene as
+/// [`Scene::build`] (which is `new` then `finish`), so the scene cache can
+/// spread the build of a big graph over several animation frames.
+#[derive(Debug, Clone)]
+pub struct SceneBuilder {
+    shapes: bool,
+    lod: Lod,
+    screen: Vec<Point>,
+    r: Vec<f64>,
+    max_v: f64,
+    bend: Vec<f64>,
+    zoom_width: f64,
+    /// Edges to shape (all, or none when only labels are asked for and
+    /// edge labels are off), and the next one.
+    edge_count: usize,
+    next: usize,
+    scene: Scene,
+}
+
+impl SceneBuilder {
+    /// Prepares the build of `f`'s scene (`shapes`: else labels only);
+    /// `None` for an empty graph (its scene is empty).
+    pub fn new(f: &Frame<'_>, shapes: bool) -> Option<SceneBuilder> {
         let g = f.graph;
         if g.nodes.is_empty() {
-            return Scene::default();
+            return None;
         }
         let (w, h) = (f.width, f.height);
         let s = f.camera.scale;
@@ -279,103 +303,157 @@ impl Scene {
             .map(|r| (r * s).max(MIN_SCREEN_RADIUS))
             .collect();
         let max_v = g.edges.iter().map(|e| e.value).fold(0.0, f64::max);
-        let bend = bends(&g.edges);
-        let zoom_width = s.clamp(0.3, 2.0);
+        let edge_count = if shapes || lod.edge_labels {
+            g.edges.len()
+        } else {
+            0
+        };
+        let bend = bends(g.edges.get(..edge_count).unwrap_or(&[]));
         let mut scene = Scene {
             lod: Some(lod),
             ..Scene::default()
         };
-        scene.edges.reserve(g.edges.len());
-        for (i, e) in g.edges.iter().enumerate() {
-            let (Some(&a), Some(&b)) = (screen.get(e.source), screen.get(e.target)) else {
-                continue;
+        scene.edges.reserve(edge_count);
+        Some(SceneBuilder {
+            shapes,
+            lod,
+            screen,
+            r,
+            max_v,
+            bend,
+            zoom_width: s.clamp(0.3, 2.0),
+            edge_count,
+            next: 0,
+            scene,
+        })
+    }
+
+    /// All edges are shaped.
+    pub fn edges_done(&self) -> bool {
+        self.next >= self.edge_count
+    }
+
+    /// Edges shaped so far, of how many.
+    pub fn edge_progress(&self) -> (usize, usize) {
+        (self.next.min(self.edge_count), self.edge_count)
+    }
+
+    /// Shapes the next `n` edges.
+    pub fn edges(&mut self, f: &Frame<'_>, n: usize) {
+        let end = self.next.saturating_add(n).min(self.edge_count);
+        for i in self.next..end {
+            self.edge(f, i);
+        }
+        self.next = end.max(self.next);
+    }
+
+    fn edge(&mut self, f: &Frame<'_>, i: usize) {
+        let Some(e) = f.graph.edges.get(i) else {
+            return;
+        };
+        let (w, h) = (f.width, f.height);
+        let (lod, max_v, zoom_width) = (self.lod, self.max_v, self.zoom_width);
+        let (screen, r, bend) = (&self.screen, &self.r, &self.bend);
+        let scene = &mut self.scene;
+        let (Some(&a), Some(&b)) = (screen.get(e.source), screen.get(e.target)) else {
+            return;
+        };
+        let stroke = if f.view.show_bandwidth {
+            width(e.value, max_v)
+        } else {
+            1.5
+        } * zoom_width;
+        let key = BatchKey {
+            colour: edge_colour_index(e.protocol) as u8,
+            width: bucket_width(stroke),
+        };
+        let stroke = bucket_to_width(key.width);
+        let ra = r.get(e.source).copied().unwrap_or(4.0);
+        let rb = r.get(e.target).copied().unwrap_or(4.0);
+        if e.source == e.target {
+            let centre = Point {
+                x: a.x + ra,
+                y: a.y - ra,
             };
-            let stroke = if f.view.show_bandwidth {
-                width(e.value, max_v)
-            } else {
-                1.5
-            } * zoom_width;
-            let key = BatchKey {
-                colour: edge_colour_index(e.protocol) as u8,
-                width: bucket_width(stroke),
-            };
-            let stroke = bucket_to_width(key.width);
-            let ra = r.get(e.source).copied().unwrap_or(4.0);
-            let rb = r.get(e.target).copied().unwrap_or(4.0);
-            if e.source == e.target {
-                let centre = Point {
-                    x: a.x + ra,
-                    y: a.y - ra,
-                };
-                let radius = ra * 0.9;
-                if point_visible(centre, radius + stroke, w, h) {
-                    scene.edges.push(EdgeShape {
-                        edge: i,
-                        path: EdgePath::Loop { centre, radius },
-                        key,
-                        arrow: None,
-                        mid: centre,
-                    });
-                }
-                continue;
-            }
-            let c = curve(
-                a,
-                b,
-                ra,
-                rb + ARROW_LEN * 0.6,
-                bend.get(i).copied().unwrap_or(0.12),
-            );
-            // The curve lies inside the triangle start, ctrl, end.
-            let lo = Point {
-                x: c.start.x.min(c.ctrl.x).min(c.end.x),
-                y: c.start.y.min(c.ctrl.y).min(c.end.y),
-            };
-            let hi = Point {
-                x: c.start.x.max(c.ctrl.x).max(c.end.x),
-                y: c.start.y.max(c.ctrl.y).max(c.end.y),
-            };
-            let al = ARROW_LEN + stroke * 1.2;
-            if !box_visible(lo, hi, stroke + al, w, h) {
-                continue;
-            }
-            let chord = ((c.end.x - c.start.x).powi(2) + (c.end.y - c.start.y).powi(2)).sqrt();
-            // Measured between the node centres: the curve's own chord can
-            // degenerate when the nodes nearly touch.
-            let path = if !lod.curves || bulge(a, c.ctrl, b) < STRAIGHT_MAX_BULGE_PX {
-                EdgePath::Straight {
-                    start: c.start,
-                    end: c.end,
-                }
-            } else {
-                EdgePath::Curve {
-                    start: c.start,
-                    ctrl: c.ctrl,
-                    end: c.end,
-                }
-            };
-            let arrow = (lod.arrows && chord >= ARROW_MIN_EDGE_PX).then_some(Arrow {
-                tip: Point {
-                    x: c.end.x + c.dir.x * ARROW_LEN * 0.6,
-                    y: c.end.y + c.dir.y * ARROW_LEN * 0.6,
-                },
-                dir: c.dir,
-                len: al,
-            });
-            if lod.edge_labels && point_visible(c.mid, 0.0, w, h) {
-                scene.edge_labels.push(Label {
-                    at: c.mid,
-                    index: i,
+            let radius = ra * 0.9;
+            if point_visible(centre, radius + stroke, w, h) {
+                scene.edges.push(EdgeShape {
+                    edge: i,
+                    path: EdgePath::Loop { centre, radius },
+                    key,
+                    arrow: None,
+                    mid: centre,
                 });
             }
-            scene.edges.push(EdgeShape {
-                edge: i,
-                path,
-                key,
-                arrow,
-                mid: c.mid,
+            return;
+        }
+        let c = curve(
+            a,
+            b,
+            ra,
+            rb + ARROW_LEN * 0.6,
+            bend.get(i).copied().unwrap_or(0.12),
+        );
+        // The curve lies inside the triangle start, ctrl, end.
+        let lo = Point {
+            x: c.start.x.min(c.ctrl.x).min(c.end.x),
+            y: c.start.y.min(c.ctrl.y).min(c.end.y),
+        };
+        let hi = Point {
+            x: c.start.x.max(c.ctrl.x).max(c.end.x),
+            y: c.start.y.max(c.ctrl.y).max(c.end.y),
+        };
+        let al = ARROW_LEN + stroke * 1.2;
+        if !box_visible(lo, hi, stroke + al, w, h) {
+            return;
+        }
+        let chord = ((c.end.x - c.start.x).powi(2) + (c.end.y - c.start.y).powi(2)).sqrt();
+        // Measured between the node centres: the curve's own chord can
+        // degenerate when the nodes nearly touch.
+        let path = if !lod.curves || bulge(a, c.ctrl, b) < STRAIGHT_MAX_BULGE_PX {
+            EdgePath::Straight {
+                start: c.start,
+                end: c.end,
+            }
+        } else {
+            EdgePath::Curve {
+                start: c.start,
+                ctrl: c.ctrl,
+                end: c.end,
+            }
+        };
+        let arrow = (lod.arrows && chord >= ARROW_MIN_EDGE_PX).then_some(Arrow {
+            tip: Point {
+                x: c.end.x + c.dir.x * ARROW_LEN * 0.6,
+                y: c.end.y + c.dir.y * ARROW_LEN * 0.6,
+            },
+            dir: c.dir,
+            len: al,
+        });
+        if lod.edge_labels && point_visible(c.mid, 0.0, w, h) {
+            scene.edge_labels.push(Label {
+                at: c.mid,
+                index: i,
             });
         }
+        scene.edges.push(EdgeShape {
+            edge: i,
+            path,
+            key,
+            arrow,
+            mid: c.mid,
+        });
+    }
+
+    /// Shapes the remaining edges, then the nodes and the labels.
+    pub fn finish(mut self, f: &Frame<'_>) -> Scene {
+        self.edges(f, usize::MAX);
+        let g = f.graph;
+        let (w, h) = (f.width, f.height);
+        let shapes = self.shapes;
+        let lod = self.lod;
+        let (screen, r) = (&self.screen, &self.r);
+        let mut scene = std::mem::take(&mut self.scene);
         for (i, n) in g.nodes.iter().enumerate() {
             let (Some(&p), Some(&rad)) = (screen.get(i), r.get(i)) else {
                 continue;
@@ -389,7 +467,7 @@ impl Scene {
                     index: i,
                 });
             }
-            if !point_visible(p, rad + SELECTED_OUTLINE, w, h) {
+            if !shapes || !point_visible(p, rad + SELECTED_OUTLINE, w, h) {
                 continue;
             }
             scene.nodes.push(NodeShape {
@@ -404,6 +482,9 @@ impl Scene {
                 },
             });
         }
+        if !shapes {
+            scene.edges.clear();
+        }
         keep_largest(&mut scene.node_labels, NODE_LABEL_MAX_VISIBLE, |i| {
             r.get(i).copied().unwrap_or(0.0)
         });
@@ -411,6 +492,44 @@ impl Scene {
             g.edges.get(i).map_or(0.0, |e| e.value)
         });
         scene
+    }
+}
+
+impl Scene {
+    /// The scene of a frame: cull, pick the level of detail, shape edges.
+    pub fn build(f: &Frame<'_>) -> Scene {
+        Self::build_parts(f, true)
+    }
+
+    /// Only the labels of [`Scene::build`] (same anchors, same caps), no
+    /// shapes: what the scene cache draws fresh over its cached picture.
+    /// It shapes no edge unless edge labels are on (at most
+    /// [`EDGE_LABEL_MAX_EDGES`] edges), so it costs little on big graphs.
+    pub fn labels(f: &Frame<'_>) -> Scene {
+        Self::build_parts(f, false)
+    }
+
+    fn build_parts(f: &Frame<'_>, shapes: bool) -> Scene {
+        match SceneBuilder::new(f, shapes) {
+            Some(b) => b.finish(f),
+            None => Scene::default(),
+        }
+    }
+
+    /// The selected node's shape (thick outline), wherever it is: what
+    /// the scene cache draws on top of its picture.
+    pub fn selected(f: &Frame<'_>) -> Option<NodeShape> {
+        let i = f.selected?;
+        let n = f.graph.nodes.get(i)?;
+        let p = f.positions.get(i)?;
+        let rad = radii(f.graph).get(i).copied()?;
+        Some(NodeShape {
+            node: i,
+            centre: f.camera.to_screen(*p, f.width, f.height),
+            radius: (rad * f.camera.scale).max(MIN_SCREEN_RADIUS),
+            colour: namespace_colour_index(&n.namespace) as u8,
+            outline: SELECTED_OUTLINE,
+        })
     }
 
     /// Indices into [`Scene::edges`] grouped by batch key, keys in order;
@@ -731,6 +850,64 @@ mod tests {
         assert_eq!(s.node_labels.len(), NODE_LABEL_MAX_VISIBLE);
         // The 50 quietest lose their labels.
         assert_eq!(s.node_labels.first().map(|l| l.index), Some(50));
+    }
+
+    #[wasm_bindgen_test]
+    fn labels_only_match_the_full_scene_labels() {
+        let g = graph(&[(0, 1), (1, 0)], 2);
+        let pos = [Point { x: -100.0, y: 0.0 }, Point { x: 100.0, y: 0.0 }];
+        let cam = Camera::default();
+        let v = ViewState::default();
+        let f = frame(&g, &pos, &cam, &v);
+        let full = Scene::build(&f);
+        let l = Scene::labels(&f);
+        assert!(l.edges.is_empty() && l.nodes.is_empty());
+        assert_eq!(l.node_labels, full.node_labels);
+        assert_eq!(l.edge_labels, full.edge_labels);
+        assert!(!l.edge_labels.is_empty());
+    }
+
+    #[wasm_bindgen_test]
+    fn a_scene_built_in_pieces_is_the_scene_built_at_once() {
+        let pairs: Vec<(usize, usize)> = (0..40).map(|k| (k % 7, (k * 3 + 1) % 7)).collect();
+        let g = graph(&pairs, 7);
+        let pos: Vec<Point> = (0..7)
+            .map(|i| Point {
+                x: (i as f64 * 0.9).cos() * 120.0,
+                y: (i as f64 * 0.9).sin() * 120.0,
+            })
+            .collect();
+        let cam = Camera::default();
+        let v = ViewState::default();
+        let f = frame(&g, &pos, &cam, &v);
+        let mut b = SceneBuilder::new(&f, true).expect("nodes");
+        let mut pieces = 0;
+        while !b.edges_done() {
+            b.edges(&f, 3);
+            pieces += 1;
+        }
+        assert_eq!(pieces, 14);
+        assert_eq!(b.edge_progress(), (40, 40));
+        let s = b.finish(&f);
+        assert_eq!(s, Scene::build(&f));
+        assert!(!s.edges.is_empty());
+        let empty = MapGraph::default();
+        assert!(SceneBuilder::new(&frame(&empty, &[], &cam, &v), true).is_none());
+    }
+
+    #[wasm_bindgen_test]
+    fn the_selected_shape_has_the_thick_outline() {
+        let g = graph(&[(0, 1)], 2);
+        let pos = [Point { x: -100.0, y: 0.0 }, Point { x: 100.0, y: 0.0 }];
+        let cam = Camera::default();
+        let v = ViewState::default();
+        let mut f = frame(&g, &pos, &cam, &v);
+        assert_eq!(Scene::selected(&f), None);
+        f.selected = Some(1);
+        let full = Scene::build(&f);
+        let sel = Scene::selected(&f).expect("selected");
+        assert_eq!(sel, full.nodes[1]);
+        assert_eq!(sel.outline, SELECTED_OUTLINE);
     }
 
     #[wasm_bindgen_test]

@@ -306,6 +306,11 @@ impl Session {
         self.dirty = true;
     }
 
+    /// Changes whenever the map is recomputed (a new graph to paint).
+    pub fn graph_revision(&self) -> u64 {
+        self.computed
+    }
+
     /// Advances the layout by at most `ticks` ticks; true while it moves.
     pub fn step_layout(&mut self, ticks: usize) -> bool {
         self.layout.step(ticks)

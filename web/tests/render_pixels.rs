@@ -4,12 +4,11 @@
 //! edge's midpoint (its protocol colour). Asking for WebGL2 on a canvas
 //! that cannot give it falls back to Canvas 2D.
 
-use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use wiremap_model::{MapEdge, MapGraph, MapNode, NodeKind};
+use wiremap_model::{MapEdge, MapGraph};
 use wiremap_web::camera::Camera;
 use wiremap_web::geometry::Point;
-use wiremap_web::palette::{namespace_colour, protocol_colour, rgba};
+use wiremap_web::palette::{namespace_colour, protocol_colour};
 use wiremap_web::render::{draw, paint_labels};
 use wiremap_web::render_gl::{Backend, GlRenderer};
 use wiremap_web::scene::{Frame, Scene, Theme, DARK, LIGHT};
@@ -19,28 +18,9 @@ use wiremap_wire::Protocol;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const W: f64 = 600.0;
-const H: f64 = 400.0;
+mod common;
 
-fn node(key: &str, ns: &str) -> MapNode {
-    MapNode {
-        key: key.to_string(),
-        label: key.to_string(),
-        kind: NodeKind::Pod,
-        namespace: ns.to_string(),
-        node_name: String::new(),
-        out_bytes: 0,
-        in_bytes: 0,
-        out_rate: 0.0,
-        in_rate: 0.0,
-        out_packets: 0,
-        in_packets: 0,
-        out_pps: 0.0,
-        in_pps: 0.0,
-        entries: 0,
-        errors: 0,
-    }
-}
+use common::{context_2d, expect_colour, new_canvas, node, pixel_2d, H, W};
 
 /// Two pods in different namespaces, one HTTP edge from the first to the
 /// second; edge labels off (`bw=0`) so the 2D canvas shows the edge's
@@ -96,49 +76,6 @@ impl Fixture {
         let mid = scene.edges.first().expect("the edge is visible").mid;
         let centre = self.camera.to_screen(self.positions[0], W, H);
         (centre, Point { x: 20.0, y: 20.0 }, mid)
-    }
-}
-
-fn new_canvas() -> web_sys::HtmlCanvasElement {
-    let doc = web_sys::window()
-        .and_then(|w| w.document())
-        .expect("document");
-    let c: web_sys::HtmlCanvasElement = doc
-        .create_element("canvas")
-        .expect("canvas")
-        .dyn_into()
-        .expect("canvas element");
-    c.set_width(W as u32);
-    c.set_height(H as u32);
-    doc.body().expect("body").append_child(&c).expect("append");
-    c
-}
-
-fn context_2d(c: &web_sys::HtmlCanvasElement) -> web_sys::CanvasRenderingContext2d {
-    c.get_context("2d")
-        .ok()
-        .flatten()
-        .expect("2d context")
-        .dyn_into()
-        .expect("2d")
-}
-
-fn pixel_2d(ctx: &web_sys::CanvasRenderingContext2d, p: Point) -> [u8; 4] {
-    let d = ctx
-        .get_image_data(p.x.floor(), p.y.floor(), 1.0, 1.0)
-        .expect("pixel")
-        .data();
-    [d[0], d[1], d[2], d[3]]
-}
-
-fn expect_colour(got: [u8; 4], css: &str, what: &str) {
-    let want = rgba(css).expect("palette colour");
-    for (i, (g, w)) in got.iter().zip(want.iter()).take(3).enumerate() {
-        let w = (w * 255.0).round();
-        assert!(
-            (f32::from(*g) - w).abs() <= 6.0,
-            "{what}: channel {i} is {g}, expected {w} (pixel {got:?}, colour {css})"
-        );
     }
 }
 

@@ -127,17 +127,18 @@ pub fn App() -> impl IntoView {
         let _ = download_text(&text, "application/json", "wiremap-graph.json");
     };
     let export_png = move |_| {
-        if let Some(c) = ctx.canvas.get_untracked() {
-            // With WebGL the map is two layers: the picture and the labels.
-            let layers: Vec<web_sys::HtmlCanvasElement> = ctx
-                .gl_canvas
-                .get_untracked()
-                .filter(|g| !g.hidden())
-                .into_iter()
-                .chain(std::iter::once(c))
-                .collect();
-            let _ = download_png(&layers, "wiremap-map.png");
-        }
+        let gl = ctx.gl_canvas.get_untracked().filter(|g| !g.hidden());
+        let layers: Vec<web_sys::HtmlCanvasElement> = match gl {
+            // With WebGL the map is two layers, painted in full every
+            // frame: the picture and the labels.
+            Some(gl) => std::iter::once(gl)
+                .chain(ctx.canvas.get_untracked())
+                .collect(),
+            // Canvas 2D shows a cached picture, maybe moved or not yet
+            // repainted: export a full render instead.
+            None => super::map_canvas::full_render(ctx).into_iter().collect(),
+        };
+        let _ = download_png(&layers, "wiremap-map.png");
     };
 
     view! {

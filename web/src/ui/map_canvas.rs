@@ -2,16 +2,20 @@
 //! dragging the background, drag a node to pin it, double-click to fit.
 //! It picks the renderer once (the view's `?renderer=`, else the default):
 //! WebGL2 paints on a canvas under the input canvas, which then holds only
-//! the labels; Canvas 2D paints everything on the input canvas.
+//! the labels; Canvas 2D paints everything on the input canvas through its
+//! scene cache ([`crate::scene_cache`]: a cached picture moved while
+//! panning and zooming, repainted in time slices), WebGL2 paints every
+//! changed frame in full.
 
 use leptos::prelude::*;
 
 use super::Ctx;
 use crate::geometry::{pick, radii, Point};
-use crate::render::{paint, paint_labels};
+use crate::render::{draw, paint_labels};
 use crate::render_gl::Backend;
 use crate::scene::{Frame, Scene, DARK, LIGHT};
-use crate::session::{Drag, NodeRow};
+use crate::scene_cache::SceneCache;
+use crate::session::{Drag, NodeRow, Session};
 use crate::view_state::Renderer;
 
 /// Layout ticks per animation frame at most (the model's layout is
@@ -26,6 +30,55 @@ fn prefers_dark() -> bool {
 
 /// The renderer, opened on the first frame (the canvases exist by then).
 type BackendSlot = StoredValue<Option<Backend>, LocalStorage>;
+/// The Canvas 2D renderer's cached picture.
+type CacheSlot = StoredValue<SceneCache, LocalStorage>;
+
+fn device_pixel_ratio() -> f64 {
+    web_sys::window()
+        .map(|w| w.device_pixel_ratio())
+        .unwrap_or(1.0)
+}
+
+/// Calls `paint` with the session's frame at size `w` × `h` (CSS px).
+fn with_frame<R>(s: &Session, w: f64, h: f64, dpr: f64, paint: impl FnOnce(&Frame<'_>) -> R) -> R {
+    let positions = s.positions();
+    let selected = s.selected.as_ref().and_then(|k| s.graph.node_index(k));
+    paint(&Frame {
+        graph: &s.graph,
+        positions: &positions,
+        camera: &s.camera,
+        view: &s.view,
+        width: w,
+        height: h,
+        dpr,
+        theme: if prefers_dark() { DARK } else { LIGHT },
+        selected,
+    })
+}
+
+fn context_2d(canvas: &web_sys::HtmlCanvasElement) -> Option<web_sys::CanvasRenderingContext2d> {
+    let obj = canvas.get_context("2d").ok().flatten()?;
+    wasm_bindgen::JsCast::dyn_into::<web_sys::CanvasRenderingContext2d>(obj).ok()
+}
+
+/// The whole map painted at once (never a cached or partial picture) on
+/// a new canvas the size of the visible one: what "Export PNG" saves with
+/// Canvas 2D.
+pub fn full_render(ctx: Ctx) -> Option<web_sys::HtmlCanvasElement> {
+    let canvas = ctx.canvas.get_untracked()?;
+    let doc = web_sys::window()?.document()?;
+    let out: web_sys::HtmlCanvasElement =
+        wasm_bindgen::JsCast::dyn_into(doc.create_element("canvas").ok()?).ok()?;
+    out.set_width(canvas.width());
+    out.set_height(canvas.height());
+    let c2d = context_2d(&out)?;
+    let dpr = device_pixel_ratio();
+    ctx.with_session(|s| {
+        let (w, h) = s.viewport;
+        with_frame(s, w, h, dpr, |f| draw(&c2d, f));
+    });
+    Some(out)
+}
 
 fn size_canvas(canvas: &web_sys::HtmlCanvasElement, pw: u32, ph: u32) -> bool {
     let resized = canvas.width() != pw || canvas.height() != ph;
@@ -47,7 +100,7 @@ fn open_backend(ctx: Ctx, canvas: &web_sys::HtmlCanvasElement) -> Option<Backend
     Some(backend)
 }
 
-fn paint_frame(ctx: Ctx, slot: BackendSlot) {
+fn paint_frame(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
     let Some(canvas) = ctx.canvas.get_untracked() else {
         return;
     };
@@ -68,11 +121,10 @@ fn paint_frame(ctx: Ctx, slot: BackendSlot) {
         }
         let _ = canvas.set_attribute("data-renderer", Renderer::Canvas2d.code());
         slot.set_value(Some(Backend::Canvas2d));
+        cache.update_value(SceneCache::clear);
         ctx.with_session(|s| s.dirty = true);
     }
-    let dpr = web_sys::window()
-        .map(|w| w.device_pixel_ratio())
-        .unwrap_or(1.0);
+    let dpr = device_pixel_ratio();
     let (w, h) = (
         f64::from(canvas.client_width().max(1)),
         f64::from(canvas.client_height().max(1)),
@@ -82,51 +134,42 @@ fn paint_frame(ctx: Ctx, slot: BackendSlot) {
     if let Some(gl_canvas) = ctx.gl_canvas.get_untracked().filter(|c| !c.hidden()) {
         resized |= size_canvas(&gl_canvas, pw, ph);
     }
+    // A picture in progress, or a camera that just stopped, needs frames
+    // of its own.
+    let busy = cache.with_value(SceneCache::needs_frame);
     ctx.with_session(|s| {
         s.viewport = (w, h);
         let moved = s.step_layout(STEPS_PER_FRAME);
         if s.auto_fit && (moved || s.dirty || resized) {
             s.fit(w, h);
         }
-        if !(moved || s.dirty || resized) {
+        if !(moved || s.dirty || resized || busy) {
             return;
         }
         s.dirty = false;
-        let Ok(Some(obj)) = canvas.get_context("2d") else {
+        let Some(c2d) = context_2d(&canvas) else {
             return;
         };
-        let Ok(c2d) = wasm_bindgen::JsCast::dyn_into::<web_sys::CanvasRenderingContext2d>(obj)
-        else {
-            return;
-        };
-        let positions = s.positions();
-        let selected = s.selected.as_ref().and_then(|k| s.graph.node_index(k));
-        let frame = Frame {
-            graph: &s.graph,
-            positions: &positions,
-            camera: &s.camera,
-            view: &s.view,
-            width: w,
-            height: h,
-            dpr,
-            theme: if prefers_dark() { DARK } else { LIGHT },
-            selected,
-        };
-        let scene = Scene::build(&frame);
-        slot.update_value(|b| match b {
-            Some(Backend::WebGl2(gl)) => {
-                gl.paint(&frame, &scene);
-                paint_labels(&c2d, &frame, &scene);
-            }
-            _ => paint(&c2d, &frame, &scene),
+        let revision = s.graph_revision();
+        with_frame(s, w, h, dpr, |frame| {
+            slot.update_value(|b| match b {
+                Some(Backend::WebGl2(gl)) => {
+                    let scene = Scene::build(frame);
+                    gl.paint(frame, &scene);
+                    paint_labels(&c2d, frame, &scene);
+                }
+                _ => cache.update_value(|c| {
+                    c.frame(&c2d, frame, revision);
+                }),
+            });
         });
     });
 }
 
-fn frame_loop(ctx: Ctx, slot: BackendSlot) {
+fn frame_loop(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
     request_animation_frame(move || {
-        paint_frame(ctx, slot);
-        frame_loop(ctx, slot);
+        paint_frame(ctx, slot, cache);
+        frame_loop(ctx, slot, cache);
     });
 }
 
@@ -140,7 +183,8 @@ fn local(e: &web_sys::MouseEvent) -> Point {
 #[component]
 pub fn MapCanvas(ctx: Ctx) -> impl IntoView {
     let slot: BackendSlot = StoredValue::new_local(None);
-    frame_loop(ctx, slot);
+    let cache: CacheSlot = StoredValue::new_local(SceneCache::default());
+    frame_loop(ctx, slot, cache);
     let down = move |e: web_sys::MouseEvent| {
         let p = local(&e);
         let row = ctx.with_session(|s| {

@@ -1,0 +1,860 @@
+//! The scene cache of the Canvas 2D renderer: the map's shapes (edges,
+//! arrowheads, nodes; not the labels, not the selection) are painted into
+//! an offscreen canvas at the camera they were painted for. While the user
+//! pans and zooms, each animation frame shows that picture moved and scaled
+//! from its camera to the current one (one `drawImage`), then paints the
+//! labels (at most 300 of each kind) and the selected node fresh on top: the
+//! cost of such a frame does not depend on the number of edges.
+//!
+//! A new picture (the camera settled, or the graph, the positions, the view,
+//! the theme or the canvas size changed) is made in a back buffer in
+//! slices: its scene is built in pieces ([`crate::scene::SceneBuilder`]),
+//! its plan made in parts, then each animation frame paints shapes in the
+//! order of [`crate::render::plan`] for at most [`SLICE_BUDGET_MS`] (measured with
+//! `performance.now()`, the canvas forced to rasterise after every chunk),
+//! while the front picture keeps being shown; a finished back buffer becomes
+//! the front. A picture that took one slice marks the graph as small: then
+//! every camera change repaints at once, as without a cache. A picture
+//! being painted for a camera far from the current one ([`far_apart`])
+//! starts over.
+//!
+//! Key decision: the frame's decisions (is the picture still good, which
+//! transform maps it to the current camera, how many shapes fit in the
+//! time left) are pure functions and types here ([`next_step`],
+//! [`blit_transform`], [`Slicer`], [`Progress`]); [`SceneCache`] is the thin
+//! shell that owns the canvases.
+
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+use crate::camera::Camera;
+use crate::error::WebError;
+use crate::geometry::Point;
+use crate::render::{
+    paint_background, paint_labels_over, paint_ops, paint_selection, plan_part, Op, PLAN_PARTS,
+};
+use crate::scene::{Frame, Scene, SceneBuilder, Theme};
+use crate::view_state::ViewState;
+use wiremap_model::MapGraph;
+
+/// Painting time of a back buffer per animation frame (ms).
+pub const SLICE_BUDGET_MS: f64 = 8.0;
+/// A frame's rendering work at most, where it can be helped (ms): a slice
+/// gets the smaller of its budget and what is left of this after the
+/// previous frame's compose (the moved picture, labels, selection).
+pub const FRAME_BUDGET_MS: f64 = 14.0;
+/// A picture being painted starts over when the zoom changed by more than
+/// this factor since it started (either way).
+pub const RESTART_ZOOM: f64 = 2.0;
+/// Shapes painted in the first chunk, before any cost is measured.
+pub const FIRST_CHUNK: usize = 64;
+/// Bounds of a chunk (shapes painted between two rasterisations).
+pub const MIN_CHUNK: usize = 8;
+pub const MAX_CHUNK: usize = 8_192;
+/// Edges shaped between two looks at the clock while a picture's scene is
+/// built (about 1 ms of work for 4,096 edges in WASM here).
+pub const BUILD_CHUNK: usize = 4_096;
+/// Part of the remaining budget a chunk is sized to fill (the cost of
+/// shapes varies; long edges cost more).
+pub const CHUNK_FILL: f64 = 0.75;
+
+/// Where a picture is seen from: camera, canvas size (CSS px) and device
+/// pixel ratio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct View {
+    pub camera: Camera,
+    pub width: f64,
+    pub height: f64,
+    pub dpr: f64,
+}
+
+impl View {
+    pub fn of(f: &Frame<'_>) -> View {
+        View {
+            camera: *f.camera,
+            width: f.width,
+            height: f.height,
+            dpr: f.dpr,
+        }
+    }
+
+    /// Canvas size in device pixels.
+    pub fn device_size(&self) -> (u32, u32) {
+        (
+            (self.width * self.dpr).round().max(1.0) as u32,
+            (self.height * self.dpr).round().max(1.0) as u32,
+        )
+    }
+}
+
+/// A uniform scale then a translation, in device pixels:
+/// `to = from * scale + (tx, ty)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Affine {
+    pub scale: f64,
+    pub tx: f64,
+    pub ty: f64,
+}
+
+impl Affine {
+    pub fn apply(&self, p: Point) -> Point {
+        Point {
+            x: p.x * self.scale + self.tx,
+            y: p.y * self.scale + self.ty,
+        }
+    }
+}
+
+/// The transform that moves a picture painted at `from` to where `to`
+/// shows the same world points (device pixels to device pixels).
+pub fn blit_transform(from: &View, to: &View) -> Affine {
+    // device_from = dpr_f * ((w - c_f) * s_f + V_f / 2), and the same for
+    // `to`; eliminate the world point w.
+    let k = to.camera.scale / from.camera.scale;
+    let scale = to.dpr * k / from.dpr;
+    let off = |v_from: f64, c_from: f64, c_to: f64, v_to: f64| {
+        to.dpr * (-k * v_from / 2.0 + (c_from - c_to) * to.camera.scale + v_to / 2.0)
+    };
+    Affine {
+        scale,
+        tx: off(
+            from.width,
+            from.camera.center.x,
+            to.camera.center.x,
+            to.width,
+        ),
+        ty: off(
+            from.height,
+            from.camera.center.y,
+            to.camera.center.y,
+            to.height,
+        ),
+    }
+}
+
+/// Is a picture painted at `a` too far from `b` to be worth finishing:
+/// zoom changed by more than [`RESTART_ZOOM`], or moved by more than the
+/// canvas size, or another canvas size?
+pub fn far_apart(a: &View, b: &View) -> bool {
+    let ratio = b.camera.scale / a.camera.scale;
+    if !(ratio.is_finite() && (1.0 / RESTART_ZOOM..=RESTART_ZOOM).contains(&ratio)) {
+        return true;
+    }
+    if a.width != b.width || a.height != b.height || a.dpr != b.dpr {
+        return true;
+    }
+    let t = blit_transform(a, b);
+    let (w, h) = (a.width * a.dpr, a.height * a.dpr);
+    // Where the picture's centre lands, against the canvas size.
+    let c = t.apply(Point {
+        x: w / 2.0,
+        y: h / 2.0,
+    });
+    (c.x - w / 2.0).abs() > w || (c.y - h / 2.0).abs() > h
+}
+
+/// What a frame does about the cached picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Show the front picture (moved to the current camera); paint nothing.
+    Idle,
+    /// Paint the next slice of the picture in progress.
+    Continue,
+    /// (Re)start a picture for the current frame, then paint its first slice.
+    Start,
+}
+
+/// What a frame knows when it decides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Situation {
+    /// The view of the picture being painted, if any.
+    pub job: Option<View>,
+    /// The picture in progress cannot be finished: its scene is still
+    /// being built and its graph was replaced.
+    pub job_stale: bool,
+    /// The front picture: does its content (graph, positions, view, theme,
+    /// size) match the frame's, and its view.
+    pub front: Option<(bool, View)>,
+    /// The frame's view.
+    pub view: View,
+    /// The camera did not move since the previous frame.
+    pub settled: bool,
+    /// The last picture took one slice: repaint on every camera change.
+    pub fast: bool,
+}
+
+/// The frame's [`Step`]. A picture in progress is finished unless the
+/// camera went far from it or its graph is gone (a content change waits for it: the next
+/// picture starts when it is done, so a layout that keeps moving still
+/// shows progress). Without one, a new picture starts when the content
+/// changed, or the camera changed and either settled or the graph is fast.
+pub fn next_step(s: &Situation) -> Step {
+    if let Some(job) = s.job {
+        return if s.job_stale || far_apart(&job, &s.view) {
+            Step::Start
+        } else {
+            Step::Continue
+        };
+    }
+    match s.front {
+        None | Some((false, _)) => Step::Start,
+        Some((true, v)) if v != s.view && (s.settled || s.fast) => Step::Start,
+        Some(_) => Step::Idle,
+    }
+}
+
+/// Sizes chunks from the measured cost per shape.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Slicer {
+    /// Smoothed milliseconds per shape op (paint and rasterise), once
+    /// measured.
+    pub ms_per_op: Option<f64>,
+}
+
+impl Slicer {
+    /// Shapes to paint next with `remaining_ms` of the slice left.
+    pub fn chunk(&self, remaining_ms: f64) -> usize {
+        match self.ms_per_op {
+            None => FIRST_CHUNK,
+            Some(c) => {
+                let n = (remaining_ms.max(0.0) * CHUNK_FILL / c.max(1e-6)).floor();
+                (n.min(MAX_CHUNK as f64) as usize).clamp(MIN_CHUNK, MAX_CHUNK)
+            }
+        }
+    }
+
+    /// `ops` shapes took `ms`.
+    pub fn record(&mut self, ops: usize, ms: f64) {
+        if ops == 0 {
+            return;
+        }
+        let c = (ms / ops as f64).max(1e-6);
+        self.ms_per_op = Some(match self.ms_per_op {
+            None => c,
+            Some(old) => 0.5 * old + 0.5 * c,
+        });
+    }
+}
+
+/// How far a picture is.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Progress {
+    /// Ops of the plan painted, of `total`.
+    pub done: usize,
+    pub total: usize,
+    /// Slices (animation frames) it took so far.
+    pub slices: u32,
+    /// Time spent painting it, scene build included (ms).
+    pub work_ms: f64,
+}
+
+impl Progress {
+    pub fn is_done(&self) -> bool {
+        self.done >= self.total
+    }
+
+    /// The next `n` ops (never past the end).
+    pub fn advance(&mut self, n: usize) -> std::ops::Range<usize> {
+        let end = self.done.saturating_add(n).min(self.total);
+        let r = self.done..end;
+        self.done = end;
+        r
+    }
+}
+
+/// The last style op at or before `index` in `ops` (what to apply again
+/// when painting resumes after `index`).
+pub fn style_before(ops: &[Op], index: usize) -> Option<Op> {
+    ops.get(..index.min(ops.len()))?
+        .iter()
+        .rev()
+        .find(|o| o.is_style())
+        .copied()
+}
+
+/// What a picture shows, to tell whether it still matches a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentKey {
+    pub graph_revision: u64,
+    pub positions: Vec<Point>,
+    pub view: ViewState,
+    pub theme: Theme,
+    pub size: (f64, f64, f64),
+}
+
+impl ContentKey {
+    pub fn of(f: &Frame<'_>, graph_revision: u64) -> ContentKey {
+        ContentKey {
+            graph_revision,
+            positions: f.positions.to_vec(),
+            view: f.view.clone(),
+            theme: f.theme,
+            size: (f.width, f.height, f.dpr),
+        }
+    }
+
+    /// Same content as `f` (compares without copying).
+    pub fn matches(&self, f: &Frame<'_>, graph_revision: u64) -> bool {
+        self.graph_revision == graph_revision
+            && self.size == (f.width, f.height, f.dpr)
+            && self.theme == f.theme
+            && self.positions.as_slice() == f.positions
+            && &self.view == f.view
+    }
+}
+
+/// What one frame did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FrameReport {
+    /// A new picture was started.
+    pub started: bool,
+    /// A slice of the picture in progress was painted.
+    pub sliced: bool,
+    /// The picture finished this frame (and is now the front).
+    pub completed: Option<Progress>,
+    /// A picture is still in progress (ask for another frame).
+    pub busy: bool,
+    /// Time spent building or painting the picture in progress (ms).
+    pub slice_ms: f64,
+    /// Time spent in this frame, slice and compose (ms).
+    pub frame_ms: f64,
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+/// An offscreen canvas and its 2D context.
+#[derive(Debug)]
+struct Surface {
+    canvas: HtmlCanvasElement,
+    ctx: CanvasRenderingContext2d,
+}
+
+impl Surface {
+    fn new() -> Result<Surface, WebError> {
+        let doc = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or(WebError::Missing("document"))?;
+        let canvas: HtmlCanvasElement = doc
+            .create_element("canvas")
+            .map_err(|e| WebError::js("createElement", &e))?
+            .dyn_into()
+            .map_err(|_| WebError::Missing("HTMLCanvasElement"))?;
+        let ctx = canvas
+            .get_context("2d")
+            .map_err(|e| WebError::js("getContext", &e))?
+            .ok_or(WebError::Missing("CanvasRenderingContext2D"))?
+            .dyn_into()
+            .map_err(|_| WebError::Missing("CanvasRenderingContext2D"))?;
+        Ok(Surface { canvas, ctx })
+    }
+
+    fn resize(&self, (w, h): (u32, u32)) {
+        if self.canvas.width() != w || self.canvas.height() != h {
+            self.canvas.set_width(w);
+            self.canvas.set_height(h);
+        }
+    }
+
+    /// Makes the canvas rasterise what it recorded (a one-pixel read).
+    fn flush(&self) {
+        let _ = self.ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
+    }
+}
+
+/// A finished picture.
+#[derive(Debug)]
+struct Picture {
+    surface: Surface,
+    key: ContentKey,
+    view: View,
+}
+
+/// A picture being painted into the back buffer: first its scene is built
+/// (in pieces, from the job's own copy of the positions and view), then its
+/// plan is made (in [`PLAN_PARTS`] parts) and painted in chunks.
+#[derive(Debug)]
+struct Job {
+    surface: Surface,
+    key: ContentKey,
+    view: View,
+    theme: Theme,
+    /// Some while the scene is being built.
+    builder: Option<SceneBuilder>,
+    scene: Scene,
+    ops: Vec<Op>,
+    /// Parts of the plan made (painting starts at [`PLAN_PARTS`]).
+    planned: usize,
+    progress: Progress,
+}
+
+impl Job {
+    fn is_done(&self) -> bool {
+        self.builder.is_none() && self.planned >= PLAN_PARTS && self.progress.is_done()
+    }
+
+    /// Builds, then paints, until `deadline`; at least one piece of work.
+    fn slice(&mut self, slicer: &mut Slicer, deadline: f64, graph: &MapGraph) {
+        let t0 = now_ms();
+        let mut worked = false;
+        // At least one piece of work per slice, then until the deadline.
+        let stop = |worked: bool| worked && now_ms() >= deadline;
+        let Job {
+            surface,
+            key,
+            view,
+            theme,
+            builder,
+            scene,
+            ops,
+            planned,
+            progress,
+        } = self;
+        if let Some(b) = builder.as_mut() {
+            let f = Frame {
+                graph,
+                positions: &key.positions,
+                camera: &view.camera,
+                view: &key.view,
+                width: view.width,
+                height: view.height,
+                dpr: view.dpr,
+                theme: *theme,
+                selected: None,
+            };
+            while !b.edges_done() && !stop(worked) {
+                b.edges(&f, BUILD_CHUNK);
+                worked = true;
+            }
+            if b.edges_done() && !stop(worked) {
+                if let Some(b) = builder.take() {
+                    *scene = b.finish(&f);
+                    worked = true;
+                }
+            }
+        }
+        while builder.is_none() && *planned < PLAN_PARTS && !stop(worked) {
+            plan_part(scene, *planned, ops);
+            *planned += 1;
+            progress.total = ops.len();
+            worked = true;
+        }
+        if builder.is_none() && *planned >= PLAN_PARTS {
+            let _ = surface
+                .ctx
+                .set_transform(view.dpr, 0.0, 0.0, view.dpr, 0.0, 0.0);
+            let mut style = style_before(ops, progress.done);
+            while !progress.is_done() {
+                let t = now_ms();
+                if worked && t >= deadline {
+                    break;
+                }
+                worked = true;
+                let r = progress.advance(slicer.chunk(deadline - t));
+                let n = r.len();
+                paint_ops(
+                    &surface.ctx,
+                    scene,
+                    theme,
+                    ops.get(r).unwrap_or(&[]),
+                    style.take(),
+                );
+                surface.flush();
+                slicer.record(n, now_ms() - t);
+            }
+        }
+        progress.slices += 1;
+        progress.work_ms += now_ms() - t0;
+    }
+}
+
+/// The Canvas 2D renderer with its scene cache (see the module comment).
+#[derive(Debug)]
+pub struct SceneCache {
+    front: Option<Picture>,
+    job: Option<Job>,
+    spare: Option<Surface>,
+    slicer: Slicer,
+    last_view: Option<View>,
+    fast: bool,
+    /// Time the last compose took (ms).
+    compose_ms: f64,
+    /// Painting time of the back buffer per frame (ms).
+    pub budget_ms: f64,
+}
+
+impl Default for SceneCache {
+    fn default() -> Self {
+        SceneCache::new(SLICE_BUDGET_MS)
+    }
+}
+
+impl SceneCache {
+    pub fn new(budget_ms: f64) -> SceneCache {
+        SceneCache {
+            front: None,
+            job: None,
+            spare: None,
+            slicer: Slicer::default(),
+            last_view: None,
+            fast: true,
+            compose_ms: 0.0,
+            budget_ms,
+        }
+    }
+
+    /// A picture is in progress: the frame loop must keep calling
+    /// [`SceneCache::frame`].
+    pub fn busy(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// The frame loop must call [`SceneCache::frame`] again even if
+    /// nothing else changed: a picture is in progress, or the front picture
+    /// was made for another camera than the last frame's (the camera has
+    /// just stopped; the next frame starts the sharp repaint).
+    pub fn needs_frame(&self) -> bool {
+        self.busy() || matches!((&self.front, self.last_view), (Some(p), Some(v)) if p.view != v)
+    }
+
+    /// The finished picture (for tests and benchmarks).
+    pub fn front_canvas(&self) -> Option<&HtmlCanvasElement> {
+        self.front.as_ref().map(|p| &p.surface.canvas)
+    }
+
+    /// Forgets every picture (the next frame starts a new one).
+    pub fn clear(&mut self) {
+        self.front = None;
+        self.job = None;
+    }
+
+    /// One animation frame on `out` (the visible canvas, sized to `f`):
+    /// decide, paint a slice if a picture is in progress, show the front
+    /// picture at `f`'s camera, then labels and selection on top.
+    /// `graph_revision` changes whenever `f.graph` is a new graph.
+    pub fn frame(
+        &mut self,
+        out: &CanvasRenderingContext2d,
+        f: &Frame<'_>,
+        graph_revision: u64,
+    ) -> FrameReport {
+        let t0 = now_ms();
+        let view = View::of(f);
+        let settled = self.last_view == Some(view);
+        self.last_view = Some(view);
+        let situation = Situation {
+            job: self.job.as_ref().map(|j| j.view),
+            job_stale: self
+                .job
+                .as_ref()
+                .is_some_and(|j| j.builder.is_some() && j.key.graph_revision != graph_revision),
+            front: self
+                .front
+                .as_ref()
+                .map(|p| (p.key.matches(f, graph_revision), p.view)),
+            view,
+            settled,
+            fast: self.fast,
+        };
+        let mut report = FrameReport::default();
+        let step = next_step(&situation);
+        if step == Step::Start {
+            report.started = self.start(f, graph_revision).is_ok();
+        }
+        if step != Step::Idle {
+            let budget = self.budget_ms.min(FRAME_BUDGET_MS - self.compose_ms);
+            self.slice(t0, budget, f.graph, &mut report);
+        }
+        report.slice_ms = now_ms() - t0;
+        self.compose(out, f, &view);
+        report.busy = self.busy();
+        report.frame_ms = now_ms() - t0;
+        report
+    }
+
+    fn start(&mut self, f: &Frame<'_>, graph_revision: u64) -> Result<(), WebError> {
+        let t0 = now_ms();
+        let surface = match self.job.take() {
+            Some(old) => old.surface,
+            None => match self.spare.take() {
+                Some(s) => s,
+                None => Surface::new()?,
+            },
+        };
+        let view = View::of(f);
+        surface.resize(view.device_size());
+        // The selection is drawn on top, never into the picture.
+        let plain = Frame {
+            selected: None,
+            ..*f
+        };
+        paint_background(&surface.ctx, &plain);
+        let builder = SceneBuilder::new(&plain, true);
+        let progress = Progress {
+            work_ms: now_ms() - t0,
+            ..Progress::default()
+        };
+        self.job = Some(Job {
+            surface,
+            key: ContentKey::of(f, graph_revision),
+            view,
+            theme: f.theme,
+            builder,
+            scene: Scene::default(),
+            ops: Vec::new(),
+            planned: 0,
+            progress,
+        });
+        Ok(())
+    }
+
+    fn slice(&mut self, t0: f64, budget: f64, graph: &MapGraph, report: &mut FrameReport) {
+        let Some(job) = self.job.as_mut() else {
+            return;
+        };
+        job.slice(&mut self.slicer, t0 + budget, graph);
+        report.sliced = true;
+        if !job.is_done() {
+            return;
+        }
+        let Some(job) = self.job.take() else {
+            return;
+        };
+        self.fast = job.progress.slices == 1 && job.progress.work_ms < self.budget_ms;
+        report.completed = Some(job.progress);
+        let old = self.front.replace(Picture {
+            surface: job.surface,
+            key: job.key,
+            view: job.view,
+        });
+        if let Some(old) = old {
+            self.spare = Some(old.surface);
+        }
+    }
+
+    /// The front picture (or, before there is one, the picture in progress)
+    /// moved to `view`, the background around it, then labels and selection.
+    fn compose(&mut self, out: &CanvasRenderingContext2d, f: &Frame<'_>, view: &View) {
+        let t0 = now_ms();
+        let _ = out.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0);
+        out.set_fill_style_str(f.theme.background);
+        if let Some(c) = out.canvas() {
+            out.fill_rect(0.0, 0.0, f64::from(c.width()), f64::from(c.height()));
+        }
+        let shown = match (&self.front, &self.job) {
+            (Some(p), _) => Some((&p.surface, &p.view)),
+            (None, Some(j)) => Some((&j.surface, &j.view)),
+            (None, None) => None,
+        };
+        if let Some((s, from)) = shown {
+            let t = blit_transform(from, view);
+            let _ = out.set_transform(t.scale, 0.0, 0.0, t.scale, t.tx, t.ty);
+            let _ = out.draw_image_with_html_canvas_element(&s.canvas, 0.0, 0.0);
+        }
+        paint_labels_over(out, f, &Scene::labels(f));
+        if let Some(n) = Scene::selected(f) {
+            paint_selection(out, f, &n);
+        }
+        self.compose_ms = now_ms() - t0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn view(cx: f64, cy: f64, scale: f64) -> View {
+        View {
+            camera: Camera {
+                center: Point { x: cx, y: cy },
+                scale,
+            },
+            width: 800.0,
+            height: 600.0,
+            dpr: 1.0,
+        }
+    }
+
+    fn close(a: Point, b: Point) -> bool {
+        (a.x - b.x).abs() < 1e-9 && (a.y - b.y).abs() < 1e-9
+    }
+
+    #[wasm_bindgen_test]
+    fn the_blit_maps_each_world_point_to_its_new_screen_point() {
+        let mut from = view(10.0, -20.0, 0.7);
+        from.dpr = 2.0;
+        for to in [
+            view(10.0, -20.0, 0.7),
+            view(40.0, 5.0, 0.7),
+            view(-3.0, 8.0, 1.9),
+            View {
+                width: 500.0,
+                height: 300.0,
+                dpr: 1.5,
+                ..view(0.0, 0.0, 0.2)
+            },
+        ] {
+            let t = blit_transform(&from, &to);
+            for w in [
+                Point::default(),
+                Point { x: 123.0, y: -45.0 },
+                Point {
+                    x: -800.0,
+                    y: 300.0,
+                },
+            ] {
+                let a = from.camera.to_screen(w, from.width, from.height);
+                let a = Point {
+                    x: a.x * from.dpr,
+                    y: a.y * from.dpr,
+                };
+                let b = to.camera.to_screen(w, to.width, to.height);
+                let b = Point {
+                    x: b.x * to.dpr,
+                    y: b.y * to.dpr,
+                };
+                assert!(close(t.apply(a), b), "{w:?}: {:?} vs {b:?}", t.apply(a));
+            }
+        }
+        // The same view: identity.
+        let t = blit_transform(&from, &from);
+        assert_eq!(
+            t,
+            Affine {
+                scale: 1.0,
+                tx: 0.0,
+                ty: 0.0
+            }
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_pan_is_a_translation_by_the_screen_delta() {
+        let from = view(0.0, 0.0, 2.0);
+        let mut to = from;
+        to.camera.pan(30.0, -12.0);
+        let t = blit_transform(&from, &to);
+        assert!((t.scale - 1.0).abs() < 1e-12);
+        assert!((t.tx - 30.0).abs() < 1e-9 && (t.ty + 12.0).abs() < 1e-9);
+    }
+
+    #[wasm_bindgen_test]
+    fn far_apart_by_zoom_pan_or_size() {
+        let a = view(0.0, 0.0, 1.0);
+        assert!(!far_apart(&a, &a));
+        assert!(!far_apart(&a, &view(0.0, 0.0, 1.9)));
+        assert!(far_apart(&a, &view(0.0, 0.0, 2.1)));
+        assert!(far_apart(&a, &view(0.0, 0.0, 0.45)));
+        assert!(!far_apart(&a, &view(700.0, 0.0, 1.0)));
+        assert!(far_apart(&a, &view(900.0, 0.0, 1.0)));
+        assert!(far_apart(&a, &view(0.0, 700.0, 1.0)));
+        let mut b = a;
+        b.width = 801.0;
+        assert!(far_apart(&a, &b));
+    }
+
+    fn situation(job: Option<View>, front: Option<(bool, View)>, v: View) -> Situation {
+        Situation {
+            job,
+            job_stale: false,
+            front,
+            view: v,
+            settled: false,
+            fast: false,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn next_step_decisions() {
+        let a = view(0.0, 0.0, 1.0);
+        let moved = view(50.0, 0.0, 1.0);
+        // Nothing yet: start.
+        assert_eq!(next_step(&situation(None, None, a)), Step::Start);
+        // Up to date: idle.
+        assert_eq!(next_step(&situation(None, Some((true, a)), a)), Step::Idle);
+        // Content changed: start even while the camera moves.
+        assert_eq!(
+            next_step(&situation(None, Some((false, a)), moved)),
+            Step::Start
+        );
+        // Camera moving on a slow graph: show the cached picture.
+        let s = situation(None, Some((true, a)), moved);
+        assert_eq!(next_step(&s), Step::Idle);
+        // … until it settles, or at once on a fast graph.
+        assert_eq!(next_step(&Situation { settled: true, ..s }), Step::Start);
+        assert_eq!(next_step(&Situation { fast: true, ..s }), Step::Start);
+        // A picture in progress continues, also after a content change …
+        assert_eq!(
+            next_step(&situation(Some(a), Some((false, a)), moved)),
+            Step::Continue
+        );
+        // … unless its graph is gone before its scene was built …
+        assert_eq!(
+            next_step(&Situation {
+                job_stale: true,
+                ..situation(Some(a), Some((false, a)), a)
+            }),
+            Step::Start
+        );
+        // … or the camera went far from it.
+        assert_eq!(
+            next_step(&situation(Some(a), None, view(0.0, 0.0, 2.5))),
+            Step::Start
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn slicer_sizes_chunks_from_measured_cost() {
+        let mut s = Slicer::default();
+        assert_eq!(s.chunk(8.0), FIRST_CHUNK);
+        s.record(64, 1.0); // 1/64 ms per op
+        assert_eq!(s.chunk(8.0), 384);
+        assert_eq!(s.chunk(0.0), MIN_CHUNK);
+        assert_eq!(s.chunk(-3.0), MIN_CHUNK);
+        assert_eq!(s.chunk(f64::INFINITY), MAX_CHUNK);
+        s.record(16, 1.0); // 1/16 ms per op: smoothed to 5/128
+        assert_eq!(s.chunk(4.0), 76);
+        s.record(0, 5.0);
+        assert_eq!(s.chunk(4.0), 76);
+    }
+
+    #[wasm_bindgen_test]
+    fn progress_advances_to_the_end_only() {
+        let mut p = Progress {
+            total: 10,
+            ..Progress::default()
+        };
+        assert_eq!(p.advance(4), 0..4);
+        assert!(!p.is_done());
+        assert_eq!(p.advance(100), 4..10);
+        assert!(p.is_done());
+        assert_eq!(p.advance(3), 10..10);
+        assert!(Progress::default().is_done());
+    }
+
+    #[wasm_bindgen_test]
+    fn resuming_applies_the_last_style_again() {
+        use crate::scene::BatchKey;
+        let k = BatchKey {
+            colour: 1,
+            width: 4,
+        };
+        let ops = [
+            Op::EdgeStyle(k),
+            Op::Edge(0),
+            Op::Edge(1),
+            Op::NodeFill(3),
+            Op::Node(0),
+        ];
+        assert_eq!(style_before(&ops, 0), None);
+        assert_eq!(style_before(&ops, 2), Some(Op::EdgeStyle(k)));
+        assert_eq!(style_before(&ops, 3), Some(Op::EdgeStyle(k)));
+        assert_eq!(style_before(&ops, 4), Some(Op::NodeFill(3)));
+        assert_eq!(style_before(&ops, 99), Some(Op::NodeFill(3)));
+    }
+}

@@ -1,0 +1,239 @@
+//! The Canvas 2D scene cache in the browser: a cached picture moved by a
+//! pan shows each node at its new place before anything is repainted; a
+//! picture painted in many small slices ends with the same pixels as a
+//! full render; a new graph replaces the cached picture.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use wiremap_model::{MapEdge, MapGraph};
+use wiremap_web::camera::Camera;
+use wiremap_web::geometry::Point;
+use wiremap_web::palette::namespace_colour;
+use wiremap_web::render::draw;
+use wiremap_web::scene::{Frame, LIGHT};
+use wiremap_web::scene_cache::{Progress, SceneCache};
+use wiremap_web::view_state::ViewState;
+use wiremap_wire::Protocol;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+mod common;
+
+use common::{context_2d, expect_colour, new_canvas, node, pixel_2d as pixel, H, W};
+
+struct Map {
+    graph: MapGraph,
+    positions: Vec<Point>,
+    camera: Camera,
+    view: ViewState,
+    revision: u64,
+}
+
+impl Map {
+    fn frame(&self) -> Frame<'_> {
+        Frame {
+            graph: &self.graph,
+            positions: &self.positions,
+            camera: &self.camera,
+            view: &self.view,
+            width: W,
+            height: H,
+            dpr: 1.0,
+            theme: LIGHT,
+            selected: None,
+        }
+    }
+
+    fn screen(&self, i: usize) -> Point {
+        self.camera.to_screen(self.positions[i], W, H)
+    }
+}
+
+/// Two pods in different namespaces and one HTTP edge; no edge labels.
+fn two_nodes() -> Map {
+    let mut graph = MapGraph::default();
+    graph.nodes.push(node("a/web", "shop"));
+    graph.nodes.push(node("b/db", "data"));
+    let mut e = MapEdge::new("a/web|b/db|http".into(), 0, 1);
+    e.protocol = Some(Protocol::HTTP);
+    e.value = 100.0;
+    graph.edges.push(e);
+    Map {
+        graph,
+        positions: vec![Point { x: -80.0, y: 0.0 }, Point { x: 80.0, y: 0.0 }],
+        camera: Camera {
+            center: Point::default(),
+            scale: 2.0,
+        },
+        view: ViewState {
+            show_bandwidth: false,
+            ..ViewState::default()
+        },
+        revision: 1,
+    }
+}
+
+/// 30 pods on a circle, 300 edges of mixed protocols: hundreds of shapes.
+fn busy_map() -> Map {
+    let mut graph = MapGraph::default();
+    let n = 30;
+    for i in 0..n {
+        graph
+            .nodes
+            .push(node(&format!("p{i}"), &format!("ns-{}", i % 5)));
+    }
+    let protocols = [
+        Protocol::HTTP,
+        Protocol::DNS,
+        Protocol::REDIS,
+        Protocol::KAFKA,
+    ];
+    for k in 0..300usize {
+        let s = (k * 7) % n;
+        let t = (k * 13 + 1 + k / n) % n;
+        let mut e = MapEdge::new(format!("e{k}"), s, t);
+        e.protocol = Some(protocols[k % protocols.len()]);
+        e.value = 1.0 + (k % 17) as f64;
+        graph.edges.push(e);
+    }
+    let positions = (0..n)
+        .map(|i| {
+            let a = i as f64 / n as f64 * std::f64::consts::TAU;
+            Point {
+                x: a.cos() * 160.0,
+                y: a.sin() * 160.0,
+            }
+        })
+        .collect();
+    Map {
+        graph,
+        positions,
+        camera: Camera::default(),
+        view: ViewState::default(),
+        revision: 1,
+    }
+}
+
+fn new_context() -> web_sys::CanvasRenderingContext2d {
+    context_2d(&new_canvas())
+}
+
+fn settle(
+    cache: &mut SceneCache,
+    out: &web_sys::CanvasRenderingContext2d,
+    m: &Map,
+) -> Option<Progress> {
+    let mut done = None;
+    for _ in 0..10_000 {
+        let r = cache.frame(out, &m.frame(), m.revision);
+        done = r.completed.or(done);
+        if !r.busy {
+            return done;
+        }
+    }
+    panic!("the picture never finished");
+}
+
+#[wasm_bindgen_test]
+fn a_cached_pan_moves_the_picture_before_any_repaint() {
+    let mut m = two_nodes();
+    let out = new_context();
+    // No time budget: the cache never repaints while the camera moves.
+    let mut cache = SceneCache::new(0.0);
+    assert!(settle(&mut cache, &out, &m).is_some());
+    let before = m.screen(0);
+    expect_colour(pixel(&out, before), namespace_colour("shop"), "node before");
+    let (dx, dy) = (60.0, 35.0);
+    m.camera.pan(dx, dy);
+    let after = m.screen(0);
+    assert_eq!((after.x - before.x, after.y - before.y), (dx, dy));
+    let r = cache.frame(&out, &m.frame(), m.revision);
+    assert!(!r.started && !r.sliced, "moved, not repainted: {r:?}");
+    assert!(!r.busy && cache.needs_frame(), "the repaint is still due");
+    expect_colour(pixel(&out, after), namespace_colour("shop"), "node moved");
+    expect_colour(pixel(&out, before), LIGHT.background, "where it was");
+    // The camera stays: the next frame starts the sharp repaint.
+    let r = cache.frame(&out, &m.frame(), m.revision);
+    assert!(r.started);
+    settle(&mut cache, &out, &m);
+    assert!(!cache.needs_frame());
+    expect_colour(pixel(&out, after), namespace_colour("shop"), "repainted");
+}
+
+#[wasm_bindgen_test]
+fn slices_end_with_the_pixels_of_a_full_render() {
+    let m = busy_map();
+    let out = new_context();
+    let mut cache = SceneCache::new(0.0);
+    let p = settle(&mut cache, &out, &m).expect("finished");
+    assert!(p.slices > 1, "painted in slices: {p:?}");
+    assert_eq!(p.done, p.total);
+    assert!(p.total > 600);
+    let full = new_context();
+    draw(&full, &m.frame());
+    let a = out.get_image_data(0.0, 0.0, W, H).expect("pixels").data();
+    let b = full.get_image_data(0.0, 0.0, W, H).expect("pixels").data();
+    assert_eq!(a.len(), b.len());
+    let differ = a
+        .chunks(4)
+        .zip(b.chunks(4))
+        .filter(|(x, y)| x.iter().zip(y.iter()).any(|(p, q)| p.abs_diff(*q) > 2))
+        .count();
+    assert_eq!(differ, 0, "pixels that differ from a full render");
+    // Something was drawn: not all background.
+    let bg = a
+        .chunks(4)
+        .filter(|p| p[0] == 255 && p[1] == 255 && p[2] == 255)
+        .count();
+    assert!(bg < a.len() / 4 - 1_000);
+}
+
+#[wasm_bindgen_test]
+fn a_new_graph_replaces_the_cached_picture() {
+    let mut m = two_nodes();
+    let out = new_context();
+    let mut cache = SceneCache::default();
+    settle(&mut cache, &out, &m);
+    let at = Point { x: 0.0, y: 60.0 };
+    let spot = m.camera.to_screen(at, W, H);
+    expect_colour(pixel(&out, spot), LIGHT.background, "empty before");
+    m.graph.nodes.push(node("c/cache", "cache"));
+    m.positions.push(at);
+    m.revision += 1;
+    let r = cache.frame(&out, &m.frame(), m.revision);
+    assert!(r.started);
+    settle(&mut cache, &out, &m);
+    expect_colour(pixel(&out, spot), namespace_colour("cache"), "new node");
+}
+
+#[wasm_bindgen_test]
+fn the_selection_is_drawn_over_the_picture_not_into_it() {
+    let m = two_nodes();
+    let out = new_context();
+    let mut cache = SceneCache::default();
+    settle(&mut cache, &out, &m);
+    let front = cache
+        .front_canvas()
+        .expect("a picture")
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .expect("2d")
+        .dyn_into::<web_sys::CanvasRenderingContext2d>()
+        .expect("2d");
+    let before = front.get_image_data(0.0, 0.0, W, H).expect("px").data();
+    let mut f = m.frame();
+    f.selected = Some(0);
+    let r = cache.frame(&out, &f, m.revision);
+    assert!(!r.started, "selecting does not repaint the picture");
+    let after = front.get_image_data(0.0, 0.0, W, H).expect("px").data();
+    assert!(before == after);
+    // The visible canvas shows the thick outline: the node's rim is dark.
+    let c = m.screen(0);
+    let shape = wiremap_web::scene::Scene::selected(&f).expect("selected");
+    let rim = Point {
+        x: c.x + shape.radius,
+        y: c.y,
+    };
+    expect_colour(pixel(&out, rim), LIGHT.node_stroke, "outline");
+}
