@@ -21,6 +21,14 @@ pub enum CloseWhy {
 }
 
 impl CloseWhy {
+    /// The close frame's payload: the code and the label as its reason.
+    pub fn close_reason(self) -> actix_http::ws::CloseReason {
+        actix_http::ws::CloseReason {
+            code: actix_http::ws::CloseCode::from(self.code()),
+            description: Some(self.label().to_owned()),
+        }
+    }
+
     /// The close code sent to the peer.
     pub fn code(self) -> u16 {
         match self {

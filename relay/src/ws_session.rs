@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use actix_ws::{CloseCode, CloseReason, Session};
+use actix_ws::Session;
 use tokio::sync::watch;
 
 use crate::close_reason::CloseWhy;
@@ -11,11 +11,7 @@ use crate::close_reason::CloseWhy;
 /// Sends a close frame with the reason's code; gives up after `wait` (a peer
 /// that does not read may never make room for it).
 pub async fn close(session: Session, why: CloseWhy, wait: Duration) {
-    let reason = CloseReason {
-        code: CloseCode::from(why.code()),
-        description: Some(why.label().to_owned()),
-    };
-    let _ = tokio::time::timeout(wait, session.close(Some(reason))).await;
+    let _ = tokio::time::timeout(wait, session.close(Some(why.close_reason()))).await;
 }
 
 /// Resolves when shutdown has been requested (immediately if it already was).

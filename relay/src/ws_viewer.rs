@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use actix_http::ws::{CloseCode, CloseReason, ProtocolError};
+use actix_http::ws::ProtocolError;
 use actix_web::body::MessageBody;
 use actix_web::{web, HttpRequest, HttpResponse};
 use wiremap_wire::{FrameKind, Header};
@@ -120,7 +120,6 @@ async fn run(
                 if !backlog && !linger.is_zero() {
                     tokio::time::sleep(linger).await;
                 }
-                batch.clear();
                 backlog = match state.with_hub(|h| h.viewer_take(id, &mut batch)) {
                     Take::Close(why) => break Some(why),
                     Take::Frames { more } => more,
@@ -170,11 +169,7 @@ async fn run(
             CloseWhy::Shutdown => Duration::from_secs(cfg.shutdown_timeout_secs),
             _ => client_timeout,
         };
-        let reason = CloseReason {
-            code: CloseCode::from(why.code()),
-            description: Some(why.label().to_owned()),
-        };
         // A peer that does not read may never make room for the close frame.
-        let _ = tokio::time::timeout(wait, writer.close(Some(reason))).await;
+        let _ = tokio::time::timeout(wait, writer.close(Some(why.close_reason()))).await;
     }
 }
