@@ -535,62 +535,52 @@ impl Scene {
     /// Indices into [`Scene::edges`] grouped by batch key, keys in order;
     /// graph order inside a batch.
     pub fn batches(&self) -> Vec<(BatchKey, Vec<usize>)> {
-        let mut order: Vec<(BatchKey, usize)> = self
+        let order: Vec<(BatchKey, usize)> = self
             .edges
             .iter()
             .enumerate()
             .map(|(i, e)| (e.key, i))
             .collect();
-        order.sort_unstable();
-        let mut out: Vec<(BatchKey, Vec<usize>)> = Vec::new();
-        for (key, i) in order {
-            match out.last_mut() {
-                Some((k, v)) if *k == key => v.push(i),
-                _ => out.push((key, vec![i])),
-            }
-        }
-        out
+        runs(order)
     }
 
     /// Indices into [`Scene::edges`] of edges with an arrowhead, grouped by
     /// colour index, colours in order.
     pub fn arrow_batches(&self) -> Vec<(u8, Vec<usize>)> {
-        let mut out: Vec<(u8, Vec<usize>)> = Vec::new();
-        let mut order: Vec<(u8, usize)> = self
+        let order: Vec<(u8, usize)> = self
             .edges
             .iter()
             .enumerate()
             .filter(|(_, e)| e.arrow.is_some())
             .map(|(i, e)| (e.key.colour, i))
             .collect();
-        order.sort_unstable();
-        for (c, i) in order {
-            match out.last_mut() {
-                Some((k, v)) if *k == c => v.push(i),
-                _ => out.push((c, vec![i])),
-            }
-        }
-        out
+        runs(order)
     }
 
     /// Indices into [`Scene::nodes`] grouped by fill colour index.
     pub fn node_batches(&self) -> Vec<(u8, Vec<usize>)> {
-        let mut out: Vec<(u8, Vec<usize>)> = Vec::new();
-        let mut order: Vec<(u8, usize)> = self
+        let order: Vec<(u8, usize)> = self
             .nodes
             .iter()
             .enumerate()
             .map(|(i, n)| (n.colour, i))
             .collect();
-        order.sort_unstable();
-        for (c, i) in order {
-            match out.last_mut() {
-                Some((k, v)) if *k == c => v.push(i),
-                _ => out.push((c, vec![i])),
-            }
-        }
-        out
+        runs(order)
     }
+}
+
+/// `(key, index)` pairs sorted by key, then gathered into one index list
+/// per key, keys in order.
+fn runs<K: Ord + Copy>(mut order: Vec<(K, usize)>) -> Vec<(K, Vec<usize>)> {
+    order.sort_unstable();
+    let mut out: Vec<(K, Vec<usize>)> = Vec::new();
+    for (key, i) in order {
+        match out.last_mut() {
+            Some((k, v)) if *k == key => v.push(i),
+            _ => out.push((key, vec![i])),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -602,23 +592,10 @@ mod tests {
     fn graph(pairs: &[(usize, usize)], nodes: usize) -> MapGraph {
         let mut g = MapGraph::default();
         for i in 0..nodes {
-            g.nodes.push(MapNode {
-                key: format!("n{i}"),
-                label: format!("node {i}"),
-                kind: NodeKind::Pod,
-                namespace: format!("ns-{i}"),
-                node_name: String::new(),
-                out_bytes: 0,
-                in_bytes: 0,
-                out_rate: 0.0,
-                in_rate: 0.0,
-                out_packets: 0,
-                in_packets: 0,
-                out_pps: 0.0,
-                in_pps: 0.0,
-                entries: 0,
-                errors: 0,
-            });
+            g.nodes.push(
+                MapNode::new(format!("n{i}"), format!("node {i}"), NodeKind::Pod)
+                    .in_namespace(format!("ns-{i}")),
+            );
         }
         for (k, (s, t)) in pairs.iter().enumerate() {
             let mut e = MapEdge::new(format!("e{k}"), *s, *t);

@@ -205,23 +205,8 @@ fn bench_aggregation() {
 }
 
 fn node(i: usize, rng: &mut Rng) -> MapNode {
-    MapNode {
-        key: format!("n{i:06}"),
-        label: String::new(),
-        kind: NodeKind::Pod,
-        namespace: format!("ns-{}", rng.below(20)),
-        node_name: String::new(),
-        out_bytes: 0,
-        in_bytes: 0,
-        out_rate: 0.0,
-        in_rate: 0.0,
-        out_packets: 0,
-        in_packets: 0,
-        out_pps: 0.0,
-        in_pps: 0.0,
-        entries: 0,
-        errors: 0,
-    }
+    MapNode::new(format!("n{i:06}"), String::new(), NodeKind::Pod)
+        .in_namespace(format!("ns-{}", rng.below(20)))
 }
 
 fn edge(s: usize, t: usize) -> MapEdge {

@@ -36,7 +36,8 @@ pub struct MapNode {
 }
 
 impl MapNode {
-    pub(crate) fn new(key: String, label: String, kind: NodeKind) -> Self {
+    /// A node with no traffic yet, in no namespace.
+    pub fn new(key: String, label: String, kind: NodeKind) -> Self {
         MapNode {
             key,
             label,
@@ -54,6 +55,12 @@ impl MapNode {
             entries: 0,
             errors: 0,
         }
+    }
+
+    /// The same node in `namespace`.
+    pub fn in_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
     }
 }
 

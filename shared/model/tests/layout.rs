@@ -19,23 +19,8 @@ fn graph_named(keys: &[String], edges: &[(usize, usize)]) -> MapGraph {
     let nodes = keys
         .iter()
         .map(|k| {
-            let mut node = MapNode {
-                key: k.clone(),
-                label: k.clone(),
-                kind: NodeKind::Pod,
-                namespace: k.split('/').next().unwrap_or("").to_string(),
-                node_name: String::new(),
-                out_bytes: 0,
-                in_bytes: 0,
-                out_rate: 0.0,
-                in_rate: 0.0,
-                out_packets: 0,
-                in_packets: 0,
-                out_pps: 0.0,
-                in_pps: 0.0,
-                entries: 0,
-                errors: 0,
-            };
+            let mut node = MapNode::new(k.clone(), k.clone(), NodeKind::Pod)
+                .in_namespace(k.split('/').next().unwrap_or("").to_string());
             if k.starts_with("external") {
                 node.namespace.clear();
             }

@@ -11,23 +11,7 @@ pub const W: f64 = 600.0;
 pub const H: f64 = 400.0;
 
 pub fn node(key: &str, ns: &str) -> MapNode {
-    MapNode {
-        key: key.to_string(),
-        label: key.to_string(),
-        kind: NodeKind::Pod,
-        namespace: ns.to_string(),
-        node_name: String::new(),
-        out_bytes: 0,
-        in_bytes: 0,
-        out_rate: 0.0,
-        in_rate: 0.0,
-        out_packets: 0,
-        in_packets: 0,
-        out_pps: 0.0,
-        in_pps: 0.0,
-        entries: 0,
-        errors: 0,
-    }
+    MapNode::new(key.to_string(), key.to_string(), NodeKind::Pod).in_namespace(ns.to_string())
 }
 
 pub fn new_canvas() -> web_sys::HtmlCanvasElement {

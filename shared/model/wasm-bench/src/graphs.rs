@@ -167,23 +167,7 @@ impl BenchGraph {
 /// `MapGraph` with `n` namespace-less nodes and the given edges.
 pub fn to_map_graph(n: usize, edges: &[(u32, u32)]) -> MapGraph {
     let nodes = (0..n)
-        .map(|i| MapNode {
-            key: format!("n{i}"),
-            label: String::new(),
-            kind: NodeKind::Pod,
-            namespace: String::new(),
-            node_name: String::new(),
-            out_bytes: 0,
-            in_bytes: 0,
-            out_rate: 0.0,
-            in_rate: 0.0,
-            out_packets: 0,
-            in_packets: 0,
-            out_pps: 0.0,
-            in_pps: 0.0,
-            entries: 0,
-            errors: 0,
-        })
+        .map(|i| MapNode::new(format!("n{i}"), String::new(), NodeKind::Pod).in_namespace(String::new()))
         .collect();
     let edges = edges
         .iter()
