@@ -13,7 +13,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use wasm_bindgen::JsCast;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use wasm_bindgen_test::*;
 use wiremap_model::{aggregate_l7, Grouping, ViewSettings};
 use wiremap_web::camera::Camera;
@@ -121,23 +123,7 @@ fn batch(ids: &[Identity], entries: Vec<Entry>, seq: u64) -> L7Batch {
 }
 
 fn canvas() -> web_sys::CanvasRenderingContext2d {
-    let doc = web_sys::window()
-        .and_then(|w| w.document())
-        .expect("document");
-    let c: web_sys::HtmlCanvasElement = doc
-        .create_element("canvas")
-        .expect("canvas")
-        .dyn_into()
-        .expect("canvas element");
-    c.set_width(W as u32);
-    c.set_height(H as u32);
-    doc.body().expect("body").append_child(&c).expect("append");
-    c.get_context("2d")
-        .ok()
-        .flatten()
-        .expect("2d context")
-        .dyn_into()
-        .expect("2d")
+    common::context_2d(&common::canvas_sized(W, H))
 }
 
 /// A store whose pod grouping gives `nodes` nodes and about `edges` edges
@@ -164,18 +150,7 @@ fn graph_session(nodes: u32, edges: usize) -> Session {
 }
 
 fn gl_canvas() -> web_sys::HtmlCanvasElement {
-    let doc = web_sys::window()
-        .and_then(|w| w.document())
-        .expect("document");
-    let c: web_sys::HtmlCanvasElement = doc
-        .create_element("canvas")
-        .expect("canvas")
-        .dyn_into()
-        .expect("canvas element");
-    c.set_width(W as u32);
-    c.set_height(H as u32);
-    doc.body().expect("body").append_child(&c).expect("append");
-    c
+    common::canvas_sized(W, H)
 }
 
 /// Frames per renderer and camera (each run must stay well under the

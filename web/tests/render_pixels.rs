@@ -5,7 +5,7 @@
 //! that cannot give it falls back to Canvas 2D.
 
 use wasm_bindgen_test::*;
-use wiremap_model::{MapEdge, MapGraph};
+use wiremap_model::MapGraph;
 use wiremap_web::camera::Camera;
 use wiremap_web::geometry::Point;
 use wiremap_web::palette::{namespace_colour, protocol_colour};
@@ -20,7 +20,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-use common::{context_2d, expect_colour, new_canvas, node, pixel_2d, H, W};
+use common::{context_2d, expect_colour, new_canvas, pixel_2d, two_pods, H, W};
 
 /// Two pods in different namespaces, one HTTP edge from the first to the
 /// second; edge labels off (`bw=0`) so the 2D canvas shows the edge's
@@ -33,13 +33,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let mut graph = MapGraph::default();
-    graph.nodes.push(node("a/web", "shop"));
-    graph.nodes.push(node("b/db", "data"));
-    let mut e = MapEdge::new("a/web|b/db|http".into(), 0, 1);
-    e.protocol = Some(Protocol::HTTP);
-    e.value = 100.0;
-    graph.edges.push(e);
+    let graph = two_pods();
     let view = ViewState {
         show_bandwidth: false,
         ..ViewState::default()

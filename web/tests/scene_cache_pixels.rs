@@ -19,7 +19,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-use common::{context_2d, expect_colour, new_canvas, node, pixel_2d as pixel, H, W};
+use common::{context_2d, expect_colour, new_canvas, node, pixel_2d as pixel, two_pods, H, W};
 
 struct Map {
     graph: MapGraph,
@@ -51,13 +51,7 @@ impl Map {
 
 /// Two pods in different namespaces and one HTTP edge; no edge labels.
 fn two_nodes() -> Map {
-    let mut graph = MapGraph::default();
-    graph.nodes.push(node("a/web", "shop"));
-    graph.nodes.push(node("b/db", "data"));
-    let mut e = MapEdge::new("a/web|b/db|http".into(), 0, 1);
-    e.protocol = Some(Protocol::HTTP);
-    e.value = 100.0;
-    graph.edges.push(e);
+    let graph = two_pods();
     Map {
         graph,
         positions: vec![Point { x: -80.0, y: 0.0 }, Point { x: 80.0, y: 0.0 }],

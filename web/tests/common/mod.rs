@@ -3,9 +3,10 @@
 #![allow(dead_code)]
 
 use wasm_bindgen::JsCast;
-use wiremap_model::{MapNode, NodeKind};
+use wiremap_model::{MapEdge, MapGraph, MapNode, NodeKind};
 use wiremap_web::geometry::Point;
 use wiremap_web::palette::rgba;
+use wiremap_wire::Protocol;
 
 pub const W: f64 = 600.0;
 pub const H: f64 = 400.0;
@@ -14,7 +15,13 @@ pub fn node(key: &str, ns: &str) -> MapNode {
     MapNode::new(key.to_string(), key.to_string(), NodeKind::Pod).in_namespace(ns.to_string())
 }
 
+/// A `W` × `H` canvas in the page.
 pub fn new_canvas() -> web_sys::HtmlCanvasElement {
+    canvas_sized(W, H)
+}
+
+/// A `w` × `h` canvas in the page.
+pub fn canvas_sized(w: f64, h: f64) -> web_sys::HtmlCanvasElement {
     let doc = web_sys::window()
         .and_then(|w| w.document())
         .expect("document");
@@ -23,8 +30,8 @@ pub fn new_canvas() -> web_sys::HtmlCanvasElement {
         .expect("canvas")
         .dyn_into()
         .expect("canvas element");
-    c.set_width(W as u32);
-    c.set_height(H as u32);
+    c.set_width(w as u32);
+    c.set_height(h as u32);
     doc.body().expect("body").append_child(&c).expect("append");
     c
 }
@@ -55,4 +62,17 @@ pub fn expect_colour(got: [u8; 4], css: &str, what: &str) {
             "{what}: channel {i} is {g}, expected {w} (pixel {got:?}, colour {css})"
         );
     }
+}
+
+/// Two pods in different namespaces ("shop", "data") and one HTTP edge
+/// from the first to the second.
+pub fn two_pods() -> MapGraph {
+    let mut graph = MapGraph::default();
+    graph.nodes.push(node("a/web", "shop"));
+    graph.nodes.push(node("b/db", "data"));
+    let mut e = MapEdge::new("a/web|b/db|http".into(), 0, 1);
+    e.protocol = Some(Protocol::HTTP);
+    e.value = 100.0;
+    graph.edges.push(e);
+    graph
 }
