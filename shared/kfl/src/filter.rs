@@ -4,7 +4,7 @@ use wiremap_wire::EntryView;
 
 use crate::error::{CompileError, EvalError};
 use crate::parser::parse;
-use crate::pred::{Pred, Tri};
+use crate::pred::{block_mask, Pred, Tri, BLOCK};
 use crate::program::Program;
 use crate::types::Type;
 
@@ -56,6 +56,27 @@ impl Filter {
             Tri::Error => self.pred.run(entry),
         }
     }
+
+    /// Evaluates up to [`Filter::BLOCK`] entries at once: bit `i` of the
+    /// first mask is set when `views[i]` matches, of the second when its
+    /// evaluation failed (counted by the caller, no match). The same result
+    /// as [`Filter::matches`] on each entry, faster over many entries: the
+    /// first tests run over the whole block without a branch per entry and
+    /// each next test only on the entries still undecided.
+    ///
+    /// # Panics
+    /// When `views` holds more than [`Filter::BLOCK`] entries.
+    pub fn matches_block(&self, views: &[EntryView<'_>]) -> (u64, u64) {
+        assert!(
+            views.len() <= BLOCK,
+            "a block holds at most {BLOCK} entries, got {}",
+            views.len()
+        );
+        self.pred.block(views, block_mask(views.len()))
+    }
+
+    /// Entries per call of [`Filter::matches_block`].
+    pub const BLOCK: usize = BLOCK;
 
     /// KFL2 variables the filter reads, in first-use order.
     pub fn fields(&self) -> &[&'static str] {

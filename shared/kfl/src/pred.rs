@@ -364,6 +364,114 @@ impl Pred {
     }
 }
 
+/// Entries per block of [`Pred::block`]: one bit each in a `u64`.
+pub const BLOCK: usize = 64;
+
+/// Bits `0..n` set.
+#[inline]
+pub fn block_mask(n: usize) -> u64 {
+    if n >= BLOCK {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
+}
+
+/// Calls `f` with the index of every set bit of `m`, lowest first.
+#[inline]
+fn each_bit(mut m: u64, mut f: impl FnMut(usize)) {
+    while m != 0 {
+        f(m.trailing_zeros() as usize);
+        m &= m - 1;
+    }
+}
+
+/// Below this many live entries a leaf reads only those; at or above it, a
+/// cheap leaf reads the whole block without branches.
+const DENSE: u32 = 16;
+
+impl Pred {
+    /// Block evaluation: the same three-valued result as [`Pred::test`] for
+    /// every entry `vs[i]` whose bit `i` is set in `live` (`vs.len() ≤ 64`),
+    /// as two masks: `(true, error)`; live bits in neither are false. Bits
+    /// outside `live` are 0 in both.
+    ///
+    /// Protocol flags run over the block without a branch per entry (a
+    /// random mix of protocols is the filter's first and least predictable
+    /// test); an `&&` evaluates each next operand only on the entries it has
+    /// not yet decided, an `||` likewise; other leaves test their live
+    /// entries one by one.
+    pub fn block(&self, vs: &[EntryView<'_>], live: u64) -> (u64, u64) {
+        debug_assert!(vs.len() <= BLOCK && live & !block_mask(vs.len()) == 0);
+        match self {
+            Pred::Const(b) => (if *b { live } else { 0 }, 0),
+            Pred::Proto(m) => {
+                if live.count_ones() >= DENSE {
+                    let mut t = 0u64;
+                    for (i, v) in vs.iter().enumerate() {
+                        t |= u64::from(proto_bit(*m, v)) << i;
+                    }
+                    (t & live, 0)
+                } else {
+                    let mut t = 0u64;
+                    each_bit(live, |i| t |= u64::from(proto_bit(*m, &vs[i])) << i);
+                    (t, 0)
+                }
+            }
+            Pred::Int(f, c, k) => {
+                let mut t = 0u64;
+                each_bit(live, |i| t |= u64::from(c.test(f(&vs[i]), *k)) << i);
+                (t, 0)
+            }
+            Pred::Not(p) => {
+                let (t, e) = p.block(vs, live);
+                (live & !t & !e, e)
+            }
+            Pred::And(xs) => {
+                // Per entry: still true (`t`), errored but not yet decided
+                // (`e`), or false (neither; never looked at again).
+                let (mut t, mut e) = (live, 0u64);
+                for x in xs.iter() {
+                    let open = t | e;
+                    if open == 0 {
+                        break;
+                    }
+                    let (xt, xe) = x.block(vs, open);
+                    let xf = open & !xt & !xe;
+                    e = (e & !xf) | (t & xe);
+                    t &= xt;
+                }
+                (t, e)
+            }
+            Pred::Or(xs) => {
+                // Per entry: true (decided), still false (`f`), or errored
+                // but not yet decided (`e`).
+                let (mut t, mut f, mut e) = (0u64, live, 0u64);
+                for x in xs.iter() {
+                    let open = f | e;
+                    if open == 0 {
+                        break;
+                    }
+                    let (xt, xe) = x.block(vs, open);
+                    t |= xt;
+                    e = (e & !xt) | (f & xe);
+                    f &= !xt & !xe;
+                }
+                (t, e)
+            }
+            _ => {
+                let (mut t, mut e) = (0u64, 0u64);
+                each_bit(live, |i| match self.test(&vs[i]) {
+                    Tri::True => t |= 1 << i,
+                    Tri::Error => e |= 1 << i,
+                    Tri::False => {}
+                });
+                (t, e)
+            }
+        }
+    }
+}
+
 /// Collects the operands of a chain of `&&` (`and`) or `||` (`!and`).
 fn flatten(e: &TExpr, and: bool, out: &mut Vec<Pred>) {
     match (&e.kind, and) {

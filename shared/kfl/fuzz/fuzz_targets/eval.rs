@@ -137,7 +137,18 @@ fuzz_target!(|data: &[u8]| {
         node: &node,
     };
     if let Ok(f) = Filter::compile(src, 1_700_000_000_000_000) {
-        let _ = f.matches(&view);
+        let one = f.matches(&view);
+        // Block evaluation agrees with the per-entry result, at every
+        // position of a block.
+        let n = 1 + usize::from(b.u8()) % Filter::BLOCK;
+        let (t, e) = f.matches_block(&vec![view; n]);
+        let all = if n == 64 { u64::MAX } else { (1 << n) - 1 };
+        let want = match one {
+            Ok(true) => (all, 0),
+            Ok(false) => (0, 0),
+            Err(_) => (0, all),
+        };
+        assert_eq!((t, e), want, "block of {n} disagrees with {one:?}");
     }
     if let Ok(p) = Program::compile(src, 1_700_000_000_000_000, &[]) {
         if let Ok(v) = p.eval(&view, &[]) {

@@ -72,6 +72,7 @@ async function main() {
     const oursCompileMs = perCall(() => kfl.compile_only(src, 1));
     const h = kfl.compile(src);
     const ours = best(ROUNDS, () => kfl.count(h));
+    const blocks = best(ROUNDS, () => kfl.count_blocks(h));
 
     const celCompileMs = perCall(() => parse(src));
     const fn = parse(src);
@@ -91,10 +92,12 @@ async function main() {
     const r = {
       name, src, n: N,
       ours: { evals_per_s: N / (ours.ms / 1000), ms: ours.ms, matches: ours.value, compile_us: oursCompileMs * 1000 },
+      blocks: { evals_per_s: N / (blocks.ms / 1000), ms: blocks.ms, matches: blocks.value, compile_us: oursCompileMs * 1000 },
       celjs: { evals_per_s: N / (cel.ms / 1000), ms: cel.ms, matches: cel.value, errors: celErrors, compile_us: celCompileMs * 1000 },
     };
     results.push(r);
     await log(`${name}: wiremap-kfl ${(r.ours.evals_per_s / 1e6).toFixed(1)} M/s (${r.ours.matches} matches), ` +
+      `in blocks ${(r.blocks.evals_per_s / 1e6).toFixed(1)} M/s (${r.blocks.matches} matches), ` +
       `cel-js ${(r.celjs.evals_per_s / 1e6).toFixed(1)} M/s (${r.celjs.matches} matches)`);
   }
   await fetch('/result', { method: 'POST', body: JSON.stringify({ userAgent: navigator.userAgent, results }) });

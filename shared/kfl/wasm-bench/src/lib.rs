@@ -183,3 +183,28 @@ pub fn count(h: u32) -> Result<u32, JsError> {
         })
     })
 }
+
+/// Like [`count`], over blocks of 64 entries (`Filter::matches_block`), as
+/// the web app recomputes a map from its store.
+#[wasm_bindgen]
+pub fn count_blocks(h: u32) -> Result<u32, JsError> {
+    FILTERS.with(|fs| {
+        let fs = fs.borrow();
+        let f = fs
+            .get(h as usize)
+            .ok_or_else(|| JsError::new("no such filter"))?;
+        with_corpus(|c| {
+            let mut m = 0u32;
+            let mut views = Vec::with_capacity(Filter::BLOCK);
+            let mut at = 0;
+            while at < c.len() {
+                let end = (at + Filter::BLOCK).min(c.len());
+                views.clear();
+                views.extend((at..end).map(|i| c.view(i)));
+                m += f.matches_block(&views).0.count_ones();
+                at = end;
+            }
+            m
+        })
+    })
+}
