@@ -75,6 +75,29 @@ pub fn aggregate_l7(
     settings: &ViewSettings,
     now_us: i64,
 ) -> MapGraph {
+    let each = |views: &[EntryView]| {
+        let mut pass = 0u64;
+        for (i, v) in views.iter().enumerate() {
+            pass |= u64::from(filter(v)) << i;
+        }
+        pass
+    };
+    aggregate_l7_blocks(store, &each, settings, now_us)
+}
+
+/// Entries per call of the filter of [`aggregate_l7_blocks`].
+pub const FILTER_BLOCK: usize = 64;
+
+/// [`aggregate_l7`] with a filter that decides up to [`FILTER_BLOCK`]
+/// entries per call (e.g. a KFL2 filter's block evaluation): it returns the
+/// mask of the entries that pass, bit `i` for `views[i]`. The result is the
+/// same as `aggregate_l7` with the per-entry form of the same filter.
+pub fn aggregate_l7_blocks(
+    store: &L7Store,
+    filter: &dyn Fn(&[EntryView]) -> u64,
+    settings: &ViewSettings,
+    now_us: i64,
+) -> MapGraph {
     let ids = store.identities();
     let groups = GroupTable::build(ids, settings.grouping, settings.collapse_external);
     let hidden_id = settings.hidden.hidden_identities(ids);
@@ -95,48 +118,64 @@ pub fn aggregate_l7(
     let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
     let mut last: Option<(EdgeKey, u32)> = None;
 
+    let mut block = Vec::with_capacity(FILTER_BLOCK);
+    let mut views = Vec::with_capacity(FILTER_BLOCK);
     for chunk in store.chunks() {
         if chunk.max_ts < from {
             continue;
         }
-        for s in &chunk.entries {
-            let e = &s.entry;
-            if e.timestamp_us < from {
-                continue;
-            }
-            considered += 1;
-            if !filter(&store.view(s)) {
-                continue;
-            }
-            matched += 1;
-            let (si, di) = (e.src.identity as usize, e.dst.identity as usize);
-            let p = e.protocol.0;
-            seen_id[si] = true;
-            seen_id[di] = true;
-            seen_proto[p as usize] = true;
-            let key = (groups.of_identity[si], groups.of_identity[di], p);
-            if hidden_id[si] || hidden_id[di] || hidden_proto[p as usize] {
-                hidden.entries += 1;
-                hidden.bytes = hidden
-                    .bytes
-                    .saturating_add(settings.counted_bytes(e.request_size, e.response_size));
-                hidden_keys.insert(key);
-                continue;
-            }
-            min_ts = min_ts.min(e.timestamp_us);
-            max_ts = max_ts.max(e.timestamp_us);
-            let slot = match last {
-                Some((k, slot)) if k == key => slot,
-                _ => {
-                    let slot = *index.entry(key).or_insert_with(|| {
-                        accs.push(EdgeAcc::new(key));
-                        (accs.len() - 1) as u32
-                    });
-                    last = Some((key, slot));
-                    slot
+        let mut rest = chunk.entries.iter();
+        loop {
+            // The next block of in-window entries, filtered in one call.
+            block.clear();
+            views.clear();
+            for s in rest.by_ref() {
+                if s.entry.timestamp_us >= from {
+                    block.push(s);
+                    views.push(store.view(s));
+                    if block.len() == FILTER_BLOCK {
+                        break;
+                    }
                 }
-            };
-            accs[slot as usize].add(e);
+            }
+            if block.is_empty() {
+                break;
+            }
+            considered += block.len() as u64;
+            let mut pass = filter(&views) & (u64::MAX >> (FILTER_BLOCK - block.len()));
+            while pass != 0 {
+                let e = &block[pass.trailing_zeros() as usize].entry;
+                pass &= pass - 1;
+                matched += 1;
+                let (si, di) = (e.src.identity as usize, e.dst.identity as usize);
+                let p = e.protocol.0;
+                seen_id[si] = true;
+                seen_id[di] = true;
+                seen_proto[p as usize] = true;
+                let key = (groups.of_identity[si], groups.of_identity[di], p);
+                if hidden_id[si] || hidden_id[di] || hidden_proto[p as usize] {
+                    hidden.entries += 1;
+                    hidden.bytes = hidden
+                        .bytes
+                        .saturating_add(settings.counted_bytes(e.request_size, e.response_size));
+                    hidden_keys.insert(key);
+                    continue;
+                }
+                min_ts = min_ts.min(e.timestamp_us);
+                max_ts = max_ts.max(e.timestamp_us);
+                let slot = match last {
+                    Some((k, slot)) if k == key => slot,
+                    _ => {
+                        let slot = *index.entry(key).or_insert_with(|| {
+                            accs.push(EdgeAcc::new(key));
+                            (accs.len() - 1) as u32
+                        });
+                        last = Some((key, slot));
+                        slot
+                    }
+                };
+                accs[slot as usize].add(e);
+            }
         }
     }
 

@@ -5,7 +5,8 @@ mod scene;
 use proptest::prelude::*;
 use scene::*;
 use wiremap_model::{
-    aggregate_l7, human_rate, Grouping, L7Store, MapGraph, Metric, NodeKind, ViewSettings,
+    aggregate_l7, aggregate_l7_blocks, human_rate, Grouping, L7Store, MapGraph, Metric, NodeKind,
+    ViewSettings,
 };
 use wiremap_wire::{EntryView, Protocol};
 
@@ -450,5 +451,28 @@ proptest! {
         prop_assert_eq!(part.legend.namespaces.len(), full.legend.namespaces.len());
         prop_assert!(part.nodes.len() + part.hidden.nodes >= full.nodes.len());
         prop_assert!(part.edges.len() + part.hidden.edges <= full.edges.len());
+    }
+
+    #[test]
+    fn block_filter_equals_per_entry_filter(entries in entries_strategy(), bs in 1usize..50, cumulative in any::<bool>(), modulus in 1u64..5) {
+        let store = store_of(&entries, bs);
+        let s = ViewSettings { cumulative, ..Default::default() };
+        let keep = |v: &EntryView| !v.entry.request_size.is_multiple_of(modulus);
+        let calls = std::cell::Cell::new(0usize);
+        let block = |views: &[EntryView]| {
+            assert!(!views.is_empty() && views.len() <= wiremap_model::FILTER_BLOCK);
+            calls.set(calls.get() + 1);
+            let mut m = 0u64;
+            for (i, v) in views.iter().enumerate() {
+                m |= u64::from(keep(v)) << i;
+            }
+            // Bits past the block's entries must be ignored.
+            m | (u64::MAX << (views.len() - 1) << 1)
+        };
+        let a = aggregate_l7(&store, &keep, &s, NOW);
+        let b = aggregate_l7_blocks(&store, &block, &s, NOW);
+        prop_assert_eq!(&a, &b);
+        // Every entry in the window went through the filter, in blocks.
+        prop_assert!(calls.get() as u64 * wiremap_model::FILTER_BLOCK as u64 >= b.considered);
     }
 }
