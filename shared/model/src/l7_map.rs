@@ -12,7 +12,7 @@ use crate::grouping::GroupTable;
 use crate::latency_sketch::LatencySketch;
 use crate::legend::Legend;
 use crate::settings::{Metric, ViewSettings};
-use crate::store::L7Store;
+use crate::store::{L7Store, Stored};
 
 type EdgeKey = (u32, u32, u8);
 
@@ -23,7 +23,6 @@ struct EdgeAcc {
     response: u64,
     entries: u64,
     errors: u64,
-    latency: LatencySketch,
     first: i64,
     last: i64,
 }
@@ -36,7 +35,6 @@ impl EdgeAcc {
             response: 0,
             entries: 0,
             errors: 0,
-            latency: LatencySketch::new(),
             first: i64::MAX,
             last: i64::MIN,
         }
@@ -48,9 +46,6 @@ impl EdgeAcc {
         self.response = self.response.saturating_add(e.response_size);
         self.entries += 1;
         self.errors += u64::from(e.error);
-        if e.has_response {
-            self.latency.record(e.elapsed_us);
-        }
         self.first = self.first.min(e.timestamp_us);
         self.last = self.last.max(e.timestamp_us);
     }
@@ -98,210 +93,380 @@ pub fn aggregate_l7_blocks(
     settings: &ViewSettings,
     now_us: i64,
 ) -> MapGraph {
-    let ids = store.identities();
-    let groups = GroupTable::build(ids, settings.grouping, settings.collapse_external);
-    let hidden_id = settings.hidden.hidden_identities(ids);
-    let hidden_proto = settings.hidden.hidden_protocols();
-    let from = if settings.cumulative {
-        i64::MIN
-    } else {
-        now_us.saturating_sub(settings.window_us.max(1000))
-    };
-
-    let mut index: FxHashMap<EdgeKey, u32> = FxHashMap::default();
-    let mut accs: Vec<EdgeAcc> = Vec::new();
-    let mut seen_id = vec![false; ids.len()];
-    let mut seen_proto = [false; 256];
-    let mut hidden_keys: FxHashSet<EdgeKey> = FxHashSet::default();
-    let mut hidden = HiddenStats::default();
-    let (mut considered, mut matched) = (0u64, 0u64);
-    let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
-    let mut last: Option<(EdgeKey, u32)> = None;
-
-    let mut block = Vec::with_capacity(FILTER_BLOCK);
-    let mut views = Vec::with_capacity(FILTER_BLOCK);
-    for chunk in store.chunks() {
-        if chunk.max_ts < from {
-            continue;
+    let mut run = L7Aggregation::new(store, settings, now_us);
+    loop {
+        if let Some(graph) = run.advance(store, filter, usize::MAX) {
+            return graph;
         }
-        let mut rest = chunk.entries.iter();
-        loop {
+    }
+}
+
+/// An L7 map computed in steps, so that a UI can spread the work over
+/// frames and never block input for long: [`L7Aggregation::advance`] reads
+/// at most a given number of stored entries per call and returns the map
+/// with the call that reads the last. The result equals
+/// [`aggregate_l7_blocks`]'s on the same store.
+///
+/// The store must not change while a computation is in progress (the
+/// caller holds new data back until the map is returned): if it does
+/// (another [`L7Store::generation`]), the next call starts over, so the
+/// result is never a mix of two stores; [`L7Aggregation::restarts`] counts
+/// those.
+#[derive(Debug)]
+pub struct L7Aggregation {
+    settings: ViewSettings,
+    now_us: i64,
+    generation: u64,
+    restarts: u32,
+    /// Entries read so far (whether or not in the window).
+    read: u64,
+    /// Next entry to read: chunk of the store, position in it.
+    chunk: usize,
+    offset: usize,
+    sums: Sums,
+}
+
+/// What the entries read so far add up to.
+#[derive(Debug)]
+struct Sums {
+    groups: GroupTable,
+    hidden_id: Vec<bool>,
+    hidden_proto: [bool; 256],
+    from: i64,
+    index: FxHashMap<EdgeKey, u32>,
+    accs: Vec<EdgeAcc>,
+    /// Latency sketches apart from the sums, same index.
+    sketches: Vec<LatencySketch>,
+    seen_id: Vec<bool>,
+    seen_proto: [bool; 256],
+    hidden_keys: FxHashSet<EdgeKey>,
+    hidden: HiddenStats,
+    considered: u64,
+    matched: u64,
+    min_ts: i64,
+    max_ts: i64,
+    last: Option<(EdgeKey, u32)>,
+}
+
+impl Sums {
+    fn new(store: &L7Store, settings: &ViewSettings, now_us: i64) -> Sums {
+        let ids = store.identities();
+        Sums {
+            groups: GroupTable::build(ids, settings.grouping, settings.collapse_external),
+            hidden_id: settings.hidden.hidden_identities(ids),
+            hidden_proto: settings.hidden.hidden_protocols(),
+            from: if settings.cumulative {
+                i64::MIN
+            } else {
+                now_us.saturating_sub(settings.window_us.max(1000))
+            },
+            index: FxHashMap::default(),
+            accs: Vec::new(),
+            sketches: Vec::new(),
+            seen_id: vec![false; ids.len()],
+            seen_proto: [false; 256],
+            hidden_keys: FxHashSet::default(),
+            hidden: HiddenStats::default(),
+            considered: 0,
+            matched: 0,
+            min_ts: i64::MAX,
+            max_ts: i64::MIN,
+            last: None,
+        }
+    }
+
+    /// Adds the entries of `block` whose bit is set in `pass`.
+    fn add_block(&mut self, block: &[&Stored], mut pass: u64, settings: &ViewSettings) {
+        // The matched, visible entries of the block with their edge slot.
+        let mut todo: [(u32, Option<&Entry>); FILTER_BLOCK] = [(0, None); FILTER_BLOCK];
+        let mut n = 0;
+        while pass != 0 {
+            let e = &block[pass.trailing_zeros() as usize].entry;
+            pass &= pass - 1;
+            self.matched += 1;
+            let (si, di) = (e.src.identity as usize, e.dst.identity as usize);
+            let p = e.protocol.0;
+            self.seen_id[si] = true;
+            self.seen_id[di] = true;
+            self.seen_proto[p as usize] = true;
+            let key = (self.groups.of_identity[si], self.groups.of_identity[di], p);
+            if self.hidden_id[si] || self.hidden_id[di] || self.hidden_proto[p as usize] {
+                self.hidden.entries += 1;
+                self.hidden.bytes = self
+                    .hidden
+                    .bytes
+                    .saturating_add(settings.counted_bytes(e.request_size, e.response_size));
+                self.hidden_keys.insert(key);
+                continue;
+            }
+            self.min_ts = self.min_ts.min(e.timestamp_us);
+            self.max_ts = self.max_ts.max(e.timestamp_us);
+            let slot = match self.last {
+                Some((k, slot)) if k == key => slot,
+                _ => {
+                    let (accs, sketches) = (&mut self.accs, &mut self.sketches);
+                    let slot = *self.index.entry(key).or_insert_with(|| {
+                        accs.push(EdgeAcc::new(key));
+                        sketches.push(LatencySketch::new());
+                        (accs.len() - 1) as u32
+                    });
+                    self.last = Some((key, slot));
+                    slot
+                }
+            };
+            todo[n] = (slot, Some(e));
+            n += 1;
+        }
+        // The sums, then the sketches, in two short loops over the block:
+        // each reads state of up to 64 different edges (likely cache misses
+        // with thousands of edges), and short loop bodies let the processor
+        // overlap those misses instead of waiting for each in turn.
+        for &(slot, e) in &todo[..n] {
+            if let Some(e) = e {
+                self.accs[slot as usize].add(e);
+            }
+        }
+        for &(slot, e) in &todo[..n] {
+            if let Some(e) = e.filter(|e| e.has_response) {
+                self.sketches[slot as usize].record(e.elapsed_us);
+            }
+        }
+    }
+}
+
+impl L7Aggregation {
+    /// A computation of the map of `store` with `settings` at `now_us` (see
+    /// [`aggregate_l7`] for what the map holds).
+    pub fn new(store: &L7Store, settings: &ViewSettings, now_us: i64) -> L7Aggregation {
+        L7Aggregation {
+            settings: settings.clone(),
+            now_us,
+            generation: store.generation(),
+            restarts: 0,
+            read: 0,
+            chunk: 0,
+            offset: 0,
+            sums: Sums::new(store, settings, now_us),
+        }
+    }
+
+    /// Reads up to `max_entries` more stored entries (at least one block's
+    /// worth of progress is made whenever entries remain) with `filter`
+    /// (as in [`aggregate_l7_blocks`]); returns the map when the last entry
+    /// has been read. Calling it again after that starts over.
+    pub fn advance(
+        &mut self,
+        store: &L7Store,
+        filter: &dyn Fn(&[EntryView]) -> u64,
+        max_entries: usize,
+    ) -> Option<MapGraph> {
+        if store.generation() != self.generation || self.chunk == usize::MAX {
+            let restarts = self.restarts + u32::from(self.chunk != usize::MAX);
+            *self = L7Aggregation::new(store, &self.settings, self.now_us);
+            self.restarts = restarts;
+        }
+        let chunks = store.chunks();
+        let mut budget = max_entries.max(1);
+        let mut block: Vec<&Stored> = Vec::with_capacity(FILTER_BLOCK);
+        let mut views: Vec<EntryView> = Vec::with_capacity(FILTER_BLOCK);
+        while budget > 0 && self.chunk < chunks.len() {
+            let chunk = &chunks[self.chunk];
+            if chunk.max_ts < self.sums.from || self.offset >= chunk.entries.len() {
+                self.read += (chunk.entries.len().saturating_sub(self.offset)) as u64;
+                self.chunk += 1;
+                self.offset = 0;
+                continue;
+            }
             // The next block of in-window entries, filtered in one call.
             block.clear();
             views.clear();
-            for s in rest.by_ref() {
-                if s.entry.timestamp_us >= from {
+            let mut scanned = 0;
+            for s in chunk.entries.range(self.offset..) {
+                scanned += 1;
+                if s.entry.timestamp_us >= self.sums.from {
                     block.push(s);
                     views.push(store.view(s));
                     if block.len() == FILTER_BLOCK {
                         break;
                     }
                 }
-            }
-            if block.is_empty() {
-                break;
-            }
-            considered += block.len() as u64;
-            let mut pass = filter(&views) & (u64::MAX >> (FILTER_BLOCK - block.len()));
-            while pass != 0 {
-                let e = &block[pass.trailing_zeros() as usize].entry;
-                pass &= pass - 1;
-                matched += 1;
-                let (si, di) = (e.src.identity as usize, e.dst.identity as usize);
-                let p = e.protocol.0;
-                seen_id[si] = true;
-                seen_id[di] = true;
-                seen_proto[p as usize] = true;
-                let key = (groups.of_identity[si], groups.of_identity[di], p);
-                if hidden_id[si] || hidden_id[di] || hidden_proto[p as usize] {
-                    hidden.entries += 1;
-                    hidden.bytes = hidden
-                        .bytes
-                        .saturating_add(settings.counted_bytes(e.request_size, e.response_size));
-                    hidden_keys.insert(key);
-                    continue;
+                if scanned == budget {
+                    break;
                 }
-                min_ts = min_ts.min(e.timestamp_us);
-                max_ts = max_ts.max(e.timestamp_us);
-                let slot = match last {
-                    Some((k, slot)) if k == key => slot,
-                    _ => {
-                        let slot = *index.entry(key).or_insert_with(|| {
-                            accs.push(EdgeAcc::new(key));
-                            (accs.len() - 1) as u32
-                        });
-                        last = Some((key, slot));
-                        slot
-                    }
-                };
-                accs[slot as usize].add(e);
+            }
+            self.offset += scanned;
+            self.read += scanned as u64;
+            budget -= scanned;
+            if !block.is_empty() {
+                self.sums.considered += block.len() as u64;
+                let pass = filter(&views) & (u64::MAX >> (FILTER_BLOCK - block.len()));
+                self.sums.add_block(&block, pass, &self.settings);
             }
         }
+        if self.chunk < chunks.len() {
+            return None;
+        }
+        let fresh = Sums::new(store, &self.settings, self.now_us);
+        let sums = std::mem::replace(&mut self.sums, fresh);
+        self.chunk = usize::MAX; // spent: the next call starts over
+        Some(sums.into_graph(store, &self.settings))
     }
 
-    let seconds = if settings.cumulative {
-        if max_ts > min_ts {
-            ((i128::from(max_ts) - i128::from(min_ts)) as f64 / 1e6).max(1.0)
-        } else {
-            1.0
-        }
-    } else {
-        settings.window_s()
-    };
-
-    // Nodes: endpoints of visible edges, sorted by key.
-    let mut visible_groups: Vec<u32> = accs.iter().flat_map(|a| [a.key.0, a.key.1]).collect();
-    visible_groups.sort_unstable();
-    visible_groups.dedup();
-    visible_groups.sort_by(|a, b| {
-        groups.groups[*a as usize]
-            .key
-            .cmp(&groups.groups[*b as usize].key)
-    });
-    let mut node_of_group: FxHashMap<u32, usize> = FxHashMap::default();
-    let mut nodes: Vec<MapNode> = Vec::with_capacity(visible_groups.len());
-    for (i, g) in visible_groups.iter().enumerate() {
-        let info = &groups.groups[*g as usize];
-        let mut n = MapNode::new(info.key.clone(), info.label.clone(), info.kind);
-        n.namespace = info.namespace.clone();
-        n.node_name = info.node.clone();
-        nodes.push(n);
-        node_of_group.insert(*g, i);
+    /// Stored entries read so far by this computation.
+    pub fn entries_read(&self) -> u64 {
+        self.read
     }
 
-    let mut edges: Vec<MapEdge> = Vec::with_capacity(accs.len());
-    for a in &accs {
-        let (s, t) = (node_of_group[&a.key.0], node_of_group[&a.key.1]);
-        let req = if settings.include_request {
-            a.request
-        } else {
-            0
-        };
-        let resp = if settings.include_response {
-            a.response
-        } else {
-            0
-        };
-        {
-            let src = &mut nodes[s];
-            src.out_bytes = src.out_bytes.saturating_add(req);
-            src.in_bytes = src.in_bytes.saturating_add(resp);
-            src.entries += a.entries;
-            src.errors += a.errors;
-        }
-        {
-            let dst = &mut nodes[t];
-            dst.out_bytes = dst.out_bytes.saturating_add(resp);
-            dst.in_bytes = dst.in_bytes.saturating_add(req);
-            if s != t {
-                dst.entries += a.entries;
-                dst.errors += a.errors;
+    /// How many times the store changed under this computation, so that it
+    /// started over.
+    pub fn restarts(&self) -> u32 {
+        self.restarts
+    }
+}
+
+impl Sums {
+    /// The map of what was summed.
+    fn into_graph(self, store: &L7Store, settings: &ViewSettings) -> MapGraph {
+        let Sums {
+            groups,
+            index,
+            accs,
+            sketches,
+            seen_id,
+            seen_proto,
+            hidden_keys,
+            mut hidden,
+            considered,
+            matched,
+            min_ts,
+            max_ts,
+            ..
+        } = self;
+        let ids = store.identities();
+        let seconds = if settings.cumulative {
+            if max_ts > min_ts {
+                ((i128::from(max_ts) - i128::from(min_ts)) as f64 / 1e6).max(1.0)
+            } else {
+                1.0
             }
-        }
-        let bytes = req.saturating_add(resp);
-        let bytes_rate = bytes as f64 / seconds;
-        let throughput = a.entries as f64 / seconds;
-        let value = match (settings.metric, settings.cumulative) {
-            (Metric::Bandwidth, true) => bytes as f64,
-            (Metric::Bandwidth, false) => bytes_rate,
-            (Metric::Throughput, true) => a.entries as f64,
-            (Metric::Throughput, false) => throughput,
+        } else {
+            settings.window_s()
         };
-        let proto = Protocol(a.key.2);
-        edges.push(MapEdge {
-            key: format!("{}|{}|{}", nodes[s].key, nodes[t].key, protocol_key(proto)),
-            source: s,
-            target: t,
-            protocol: Some(proto),
-            request_bytes: a.request,
-            response_bytes: a.response,
-            packets_to_server: 0,
-            packets_to_client: 0,
-            bytes,
-            bytes_rate,
-            throughput,
-            value,
-            entries: a.entries,
-            errors: a.errors,
-            latency: a.latency.percentiles(),
-            first_seen_us: a.first,
-            last_seen_us: a.last,
+
+        // Nodes: endpoints of visible edges, sorted by key.
+        let mut visible_groups: Vec<u32> = accs.iter().flat_map(|a| [a.key.0, a.key.1]).collect();
+        visible_groups.sort_unstable();
+        visible_groups.dedup();
+        visible_groups.sort_by(|a, b| {
+            groups.groups[*a as usize]
+                .key
+                .cmp(&groups.groups[*b as usize].key)
         });
-    }
-    for n in &mut nodes {
-        n.out_rate = n.out_bytes as f64 / seconds;
-        n.in_rate = n.in_bytes as f64 / seconds;
-    }
-    edges.sort_by_key(|e| (e.source, e.target, e.protocol));
+        let mut node_of_group: FxHashMap<u32, usize> = FxHashMap::default();
+        let mut nodes: Vec<MapNode> = Vec::with_capacity(visible_groups.len());
+        for (i, g) in visible_groups.iter().enumerate() {
+            let info = &groups.groups[*g as usize];
+            let mut n = MapNode::new(info.key.clone(), info.label.clone(), info.kind);
+            n.namespace = info.namespace.clone();
+            n.node_name = info.node.clone();
+            nodes.push(n);
+            node_of_group.insert(*g, i);
+        }
 
-    // Hidden counts: edges and nodes that appear only among hidden entries.
-    hidden.edges = hidden_keys
-        .iter()
-        .filter(|k| !index.contains_key(*k))
-        .count();
-    let hidden_groups: BTreeSet<u32> = hidden_keys
-        .iter()
-        .flat_map(|k| [k.0, k.1])
-        .filter(|g| !node_of_group.contains_key(g))
-        .collect();
-    hidden.nodes = hidden_groups.len();
+        let mut edges: Vec<MapEdge> = Vec::with_capacity(accs.len());
+        for (a, sketch) in accs.iter().zip(&sketches) {
+            let (s, t) = (node_of_group[&a.key.0], node_of_group[&a.key.1]);
+            let req = if settings.include_request {
+                a.request
+            } else {
+                0
+            };
+            let resp = if settings.include_response {
+                a.response
+            } else {
+                0
+            };
+            {
+                let src = &mut nodes[s];
+                src.out_bytes = src.out_bytes.saturating_add(req);
+                src.in_bytes = src.in_bytes.saturating_add(resp);
+                src.entries += a.entries;
+                src.errors += a.errors;
+            }
+            {
+                let dst = &mut nodes[t];
+                dst.out_bytes = dst.out_bytes.saturating_add(resp);
+                dst.in_bytes = dst.in_bytes.saturating_add(req);
+                if s != t {
+                    dst.entries += a.entries;
+                    dst.errors += a.errors;
+                }
+            }
+            let bytes = req.saturating_add(resp);
+            let bytes_rate = bytes as f64 / seconds;
+            let throughput = a.entries as f64 / seconds;
+            let value = match (settings.metric, settings.cumulative) {
+                (Metric::Bandwidth, true) => bytes as f64,
+                (Metric::Bandwidth, false) => bytes_rate,
+                (Metric::Throughput, true) => a.entries as f64,
+                (Metric::Throughput, false) => throughput,
+            };
+            let proto = Protocol(a.key.2);
+            edges.push(MapEdge {
+                key: format!("{}|{}|{}", nodes[s].key, nodes[t].key, protocol_key(proto)),
+                source: s,
+                target: t,
+                protocol: Some(proto),
+                request_bytes: a.request,
+                response_bytes: a.response,
+                packets_to_server: 0,
+                packets_to_client: 0,
+                bytes,
+                bytes_rate,
+                throughput,
+                value,
+                entries: a.entries,
+                errors: a.errors,
+                latency: sketch.percentiles(),
+                first_seen_us: a.first,
+                last_seen_us: a.last,
+            });
+        }
+        for n in &mut nodes {
+            n.out_rate = n.out_bytes as f64 / seconds;
+            n.in_rate = n.in_bytes as f64 / seconds;
+        }
+        edges.sort_by_key(|e| (e.source, e.target, e.protocol));
 
-    let (mut namespaces, mut cluster_nodes) = (BTreeSet::new(), BTreeSet::new());
-    Legend::collect_present(ids, &seen_id, &mut namespaces, &mut cluster_nodes);
-    let protocols: BTreeSet<Protocol> = seen_proto
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| **s)
-        .map(|(p, _)| Protocol(p as u8))
-        .collect();
+        // Hidden counts: edges and nodes that appear only among hidden entries.
+        hidden.edges = hidden_keys
+            .iter()
+            .filter(|k| !index.contains_key(*k))
+            .count();
+        let hidden_groups: BTreeSet<u32> = hidden_keys
+            .iter()
+            .flat_map(|k| [k.0, k.1])
+            .filter(|g| !node_of_group.contains_key(g))
+            .collect();
+        hidden.nodes = hidden_groups.len();
 
-    MapGraph {
-        nodes,
-        edges,
-        legend: Legend::build(&settings.hidden, namespaces, cluster_nodes, protocols),
-        hidden,
-        considered,
-        matched,
+        let (mut namespaces, mut cluster_nodes) = (BTreeSet::new(), BTreeSet::new());
+        Legend::collect_present(ids, &seen_id, &mut namespaces, &mut cluster_nodes);
+        let protocols: BTreeSet<Protocol> = seen_proto
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(p, _)| Protocol(p as u8))
+            .collect();
+
+        MapGraph {
+            nodes,
+            edges,
+            legend: Legend::build(&settings.hidden, namespaces, cluster_nodes, protocols),
+            hidden,
+            considered,
+            matched,
+        }
     }
 }
 

@@ -5,7 +5,7 @@ mod scene;
 use proptest::prelude::*;
 use scene::*;
 use wiremap_model::{
-    aggregate_l7, aggregate_l7_blocks, human_rate, Grouping, L7Store, MapGraph, Metric, NodeKind,
+    aggregate_l7, aggregate_l7_blocks, human_rate, Grouping, L7Aggregation, L7Store, MapGraph, Metric, NodeKind,
     ViewSettings,
 };
 use wiremap_wire::{EntryView, Protocol};
@@ -475,4 +475,72 @@ proptest! {
         // Every entry in the window went through the filter, in blocks.
         prop_assert!(calls.get() as u64 * wiremap_model::FILTER_BLOCK as u64 >= b.considered);
     }
+
+    #[test]
+    fn stepped_aggregation_equals_one_pass(entries in entries_strategy(), bs in 1usize..50, step in 1usize..150, cumulative in any::<bool>()) {
+        let store = store_of(&entries, bs);
+        let s = ViewSettings { cumulative, ..Default::default() };
+        let keep = |views: &[EntryView]| {
+            let mut m = 0u64;
+            for (i, v) in views.iter().enumerate() {
+                m |= u64::from(v.entry.protocol != Protocol::DNS) << i;
+            }
+            m
+        };
+        let whole = aggregate_l7_blocks(&store, &keep, &s, NOW);
+        let mut run = L7Aggregation::new(&store, &s, NOW);
+        let mut calls = 0;
+        let stepped = loop {
+            calls += 1;
+            prop_assert!(calls <= entries.len() + 1, "no progress");
+            let before = run.entries_read();
+            if let Some(g) = run.advance(&store, &keep, step) {
+                break g;
+            }
+            // Each call reads at least one entry and at most `step`.
+            let read = run.entries_read() - before;
+            prop_assert!((1..=step as u64).contains(&read), "read {}", read);
+        };
+        prop_assert_eq!(&stepped, &whole);
+        prop_assert_eq!(run.restarts(), 0);
+        // Spent: the next call starts over and gives the same map.
+        let again = loop {
+            if let Some(g) = run.advance(&store, &keep, step) {
+                break g;
+            }
+        };
+        prop_assert_eq!(&again, &whole);
+    }
+}
+
+/// When the store changes under a computation in progress, it starts over
+/// on the new store: the map is the new store's, never a mix of the two.
+#[test]
+fn stepped_aggregation_restarts_when_the_store_changes() {
+    let raw: Vec<RawEntry> = (0..300)
+        .map(|i| (i % 7, (i + 1) % 7, 1 + (i % 8) as u8, 100, 200, 1000, false, 1))
+        .collect();
+    let mut store = store_of(&raw[..200], 50);
+    let s = ViewSettings::default();
+    let every = |views: &[EntryView]| u64::MAX >> (64 - views.len());
+    let mut run = L7Aggregation::new(&store, &s, NOW);
+    assert!(run.advance(&store, &every, 70).is_none());
+    assert_eq!(run.entries_read(), 70);
+    // 100 more entries arrive.
+    let es = raw[200..]
+        .iter()
+        .enumerate()
+        .map(|(i, &(s, d, p, rq, rs, lat, err, age))| {
+            entry(1000 + i as u64, NOW - age * S, Protocol(p), s, d, rq, rs, lat, err)
+        })
+        .collect();
+    store.ingest(batch("n", 99, scene_identities(), es));
+    let g = loop {
+        if let Some(g) = run.advance(&store, &every, 70) {
+            break g;
+        }
+    };
+    assert_eq!(run.restarts(), 1);
+    assert_eq!(g.matched, 300);
+    assert_eq!(g, aggregate_l7_blocks(&store, &every, &s, NOW));
 }
