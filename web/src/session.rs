@@ -5,9 +5,10 @@
 //! (status, table, legend) back.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
-use wiremap_model::{aggregate_l7, aggregate_l7_blocks, human_bytes, Layout, MapGraph, MapNode};
+use wiremap_model::{human_bytes, L7Aggregation, Layout, MapGraph, MapNode};
 use wiremap_wire::EntryView;
 
 use crate::camera::Camera;
@@ -19,6 +20,19 @@ use crate::view_state::{MapType, ViewState};
 pub const TABLE_MAX_ROWS: usize = 5_000;
 /// Seed of the layout: the same data gives the same picture in every tab.
 pub const LAYOUT_SEED: u64 = 0x5eed_f3a9;
+/// Stored entries an L7 map computation reads between two looks at the
+/// clock when it runs in time slices (a few milliseconds of work).
+pub const SLICE_ENTRIES: usize = 4_096;
+/// Received bytes held back while a map computation is in progress; past
+/// this they are taken in at once (and the computation starts over).
+pub const HOLD_CAP_BYTES: usize = 32 << 20;
+
+/// An L7 map being computed in time slices, for this (data, view).
+#[derive(Debug)]
+struct MapJob {
+    run: L7Aggregation,
+    key: ((u64, u64), ViewState),
+}
 
 /// Where the relay connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -186,6 +200,12 @@ pub struct Session {
     computed: u64,
     entry_rate: (f64, u64),
     entries_per_s: f64,
+    /// Compute maps in time slices ([`Session::work`]) instead of at once.
+    sliced: bool,
+    job: Option<MapJob>,
+    /// Frames received during a sliced computation, taken in after it.
+    held: VecDeque<Vec<u8>>,
+    held_bytes: usize,
 }
 
 impl Session {
@@ -217,7 +237,102 @@ impl Session {
             computed: 0,
             entry_rate: (f64::NAN, 0),
             entries_per_s: 0.0,
+            sliced: false,
+            job: None,
+            held: VecDeque::new(),
+            held_bytes: 0,
         }
+    }
+
+    /// In time-slicing mode (the app's), a new L7 map is computed by
+    /// [`Session::work`] a slice at a time, and frames received meanwhile
+    /// are held back until it is done (the store stays as the computation
+    /// started with). Off (the default), every change computes the map at
+    /// once.
+    pub fn set_time_slicing(&mut self, on: bool, wall_us: i64) {
+        self.sliced = on;
+        if !on {
+            self.finish_work(wall_us);
+        }
+    }
+
+    /// Takes in one received frame at `wall_us`, or holds it back while a
+    /// map computation is in progress (up to [`HOLD_CAP_BYTES`]).
+    pub fn receive(&mut self, bytes: Vec<u8>, wall_us: i64) {
+        if self.job.is_some() && self.held_bytes + bytes.len() <= HOLD_CAP_BYTES {
+            self.held_bytes += bytes.len();
+            self.held.push_back(bytes);
+        } else {
+            self.feed.ingest_bytes(&bytes, wall_us);
+        }
+    }
+
+    /// Frames held back, waiting for a map computation to end.
+    pub fn held_frames(&self) -> usize {
+        self.held.len()
+    }
+
+    /// A map computation is in progress.
+    pub fn computing(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Advances a map computation in progress, a slice of
+    /// [`SLICE_ENTRIES`] entries at a time, until it is done or
+    /// `out_of_time` says to stop (asked after every slice; at least one
+    /// slice runs). True when a new map was installed (held frames are then
+    /// taken in).
+    pub fn work(&mut self, wall_us: i64, out_of_time: &mut dyn FnMut() -> bool) -> bool {
+        let Some(mut job) = self.job.take() else {
+            return false;
+        };
+        let errors = self.filter_eval_errors.clone();
+        let graph = loop {
+            let done = match &self.filter {
+                Some(f) => {
+                    // Blocks of 64 entries per call: the filter's first
+                    // tests run over the block without a branch each.
+                    let pred = |views: &[EntryView]| {
+                        let (pass, failed) = f.matches_block(views);
+                        errors.set(errors.get() + u64::from(failed.count_ones()));
+                        pass
+                    };
+                    job.run.advance(&self.feed.l7, &pred, SLICE_ENTRIES)
+                }
+                None => job.run.advance(&self.feed.l7, &|_| u64::MAX, SLICE_ENTRIES),
+            };
+            if let Some(g) = done {
+                break g;
+            }
+            if out_of_time() {
+                self.job = Some(job);
+                return false;
+            }
+        };
+        self.install(graph, job.key);
+        self.take_in_held(wall_us);
+        true
+    }
+
+    /// Runs a map computation in progress to its end (`wall_us`: when, for
+    /// the frames held back meanwhile).
+    pub fn finish_work(&mut self, wall_us: i64) -> bool {
+        self.work(wall_us, &mut || false)
+    }
+
+    fn take_in_held(&mut self, wall_us: i64) {
+        while let Some(bytes) = self.held.pop_front() {
+            self.feed.ingest_bytes(&bytes, wall_us);
+        }
+        self.held_bytes = 0;
+    }
+
+    fn install(&mut self, graph: MapGraph, key: ((u64, u64), ViewState)) {
+        self.graph = graph;
+        self.layout.sync(&self.graph);
+        self.computed_for = Some(key);
+        self.computed += 1;
+        self.dirty = true;
     }
 
     /// Takes a new view at wall time `wall_us`; a new map type or grouping
@@ -269,10 +384,18 @@ impl Session {
     }
 
     /// Recomputes the map from the data with the model, unless neither the
-    /// data nor the view changed and the map does not depend on time.
+    /// data nor the view changed and the map does not depend on time. In
+    /// time-slicing mode an L7 map is started here and computed by
+    /// [`Session::work`]; a computation already in progress for the same
+    /// view goes on (a change of view starts over).
     pub fn recompute(&mut self, wall_us: i64) {
         let rev = self.feed.revision();
         let time_dependent = self.view.map == MapType::L7 && !self.view.settings.cumulative;
+        if let Some(job) = &self.job {
+            if job.key.1 == self.view {
+                return;
+            }
+        }
         if !time_dependent
             && self
                 .computed_for
@@ -281,30 +404,24 @@ impl Session {
         {
             return;
         }
-        self.graph = match self.view.map {
+        match self.view.map {
             MapType::L7 => {
-                let errors = self.filter_eval_errors.clone();
                 let now = self.feed.clock.now(wall_us);
-                match &self.filter {
-                    Some(f) => {
-                        // Blocks of 64 entries per call: the filter's first
-                        // tests run over the block without a branch each.
-                        let pred = |views: &[EntryView]| {
-                            let (pass, failed) = f.matches_block(views);
-                            errors.set(errors.get() + u64::from(failed.count_ones()));
-                            pass
-                        };
-                        aggregate_l7_blocks(&self.feed.l7, &pred, &self.view.settings, now)
-                    }
-                    None => aggregate_l7(&self.feed.l7, &|_| true, &self.view.settings, now),
+                self.job = Some(MapJob {
+                    run: L7Aggregation::new(&self.feed.l7, &self.view.settings, now),
+                    key: (rev, self.view.clone()),
+                });
+                if !self.sliced {
+                    self.finish_work(wall_us);
                 }
             }
-            MapType::L4 => self.feed.l4.graph(&self.view.settings),
-        };
-        self.layout.sync(&self.graph);
-        self.computed_for = Some((rev, self.view.clone()));
-        self.computed += 1;
-        self.dirty = true;
+            MapType::L4 => {
+                self.job = None;
+                self.take_in_held(wall_us);
+                let graph = self.feed.l4.graph(&self.view.settings);
+                self.install(graph, (self.feed.revision(), self.view.clone()));
+            }
+        }
     }
 
     /// Changes whenever the map is recomputed (a new graph to paint).

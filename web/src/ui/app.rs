@@ -51,7 +51,7 @@ fn on_conn_event(s: &mut Session, ev: ConnEvent) {
             s.retry_in_ms = None;
             s.feed.connection_opened();
         }
-        ConnEvent::Message(bytes) => s.feed.ingest_bytes(&bytes, wall_us()),
+        ConnEvent::Message(bytes) => s.receive(bytes, wall_us()),
         ConnEvent::Closed { retry_ms, .. } => {
             s.conn = ConnState::Closed;
             s.retry_in_ms = Some(retry_ms);
@@ -75,6 +75,9 @@ pub fn App() -> impl IntoView {
     let initial = ViewState::from_query(&search);
     let url = relay_ws_url(&protocol, &host, initial.relay.as_deref());
     let session: Shared = Rc::new(RefCell::new(Session::new(initial.clone(), url.clone())));
+    // Maps are computed a slice per animation frame (see MapCanvas), so a
+    // recompute over a full store never blocks input.
+    session.borrow_mut().set_time_slicing(true, wall_us());
     let ctx = Ctx {
         session: StoredValue::new_local(session.clone()),
         conn: StoredValue::new_local(None),

@@ -2,16 +2,17 @@
 //! dragging the background, drag a node to pin it, double-click to fit.
 //! It picks the renderer once (the view's `?renderer=`, else the default):
 //! WebGL2 paints on a canvas under the input canvas, which then holds only
-//! the labels; Canvas 2D paints everything on the input canvas through its
-//! scene cache ([`crate::scene_cache`]: a cached picture moved while
+//! the labels; Canvas 2D and the raster renderer (shapes rasterised in
+//! WASM, [`crate::raster`]) paint everything on the input canvas through
+//! the scene cache ([`crate::scene_cache`]: a cached picture moved while
 //! panning and zooming, repainted in time slices), WebGL2 paints every
 //! changed frame in full.
 
 use leptos::prelude::*;
 
-use super::Ctx;
+use super::{now_ms, wall_us, Ctx};
 use crate::geometry::{pick, radii, Point};
-use crate::render::{draw, paint_labels};
+use crate::render::{draw, paint_labels, RasterCanvas};
 use crate::render_gl::Backend;
 use crate::scene::{Frame, Scene, DARK, LIGHT};
 use crate::scene_cache::SceneCache;
@@ -21,6 +22,10 @@ use crate::view_state::Renderer;
 /// Layout ticks per animation frame at most (the model's layout is
 /// incremental, so a frame's budget stays small).
 pub const STEPS_PER_FRAME: usize = 2;
+
+/// Milliseconds of an animation frame a map computation may take (it
+/// stops after the slice that crosses it).
+pub const WORK_BUDGET_MS: f64 = 6.0;
 
 fn prefers_dark() -> bool {
     web_sys::window()
@@ -63,7 +68,7 @@ fn context_2d(canvas: &web_sys::HtmlCanvasElement) -> Option<web_sys::CanvasRend
 
 /// The whole map painted at once (never a cached or partial picture) on
 /// a new canvas the size of the visible one: what "Export PNG" saves with
-/// Canvas 2D.
+/// Canvas 2D and the raster renderer (each paints it its own way).
 pub fn full_render(ctx: Ctx) -> Option<web_sys::HtmlCanvasElement> {
     let canvas = ctx.canvas.get_untracked()?;
     let doc = web_sys::window()?.document()?;
@@ -75,7 +80,14 @@ pub fn full_render(ctx: Ctx) -> Option<web_sys::HtmlCanvasElement> {
     let dpr = device_pixel_ratio();
     ctx.with_session(|s| {
         let (w, h) = s.viewport;
-        with_frame(s, w, h, dpr, |f| draw(&c2d, f));
+        let raster = s.view.renderer() == Renderer::Raster;
+        with_frame(s, w, h, dpr, |f| {
+            if raster {
+                RasterCanvas::default().draw(&c2d, f);
+            } else {
+                draw(&c2d, f);
+            }
+        });
     });
     Some(out)
 }
@@ -108,6 +120,8 @@ fn paint_frame(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
         let Some(b) = open_backend(ctx, &canvas) else {
             return;
         };
+        let raster = matches!(b, Backend::Raster);
+        cache.update_value(|c| c.set_raster(raster));
         slot.set_value(Some(b));
     }
     // A lost WebGL context: Canvas 2D from now on.
@@ -137,6 +151,12 @@ fn paint_frame(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
     // A picture in progress, or a camera that just stopped, needs frames
     // of its own.
     let busy = cache.with_value(SceneCache::needs_frame);
+    // A map being computed gets a slice of this frame; a new one goes to
+    // the table, legend and status.
+    let t0 = now_ms();
+    if ctx.with_session(|s| s.work(wall_us(), &mut || now_ms() - t0 >= WORK_BUDGET_MS)) {
+        ctx.publish();
+    }
     ctx.with_session(|s| {
         s.viewport = (w, h);
         let moved = s.step_layout(STEPS_PER_FRAME);

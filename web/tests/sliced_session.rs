@@ -1,0 +1,129 @@
+//! Maps computed in time slices (the app's mode): a view change starts a
+//! computation that `Session::work` advances a slice at a time, the old map
+//! stays until the new one is complete, the result equals the map computed
+//! at once, and frames received meanwhile are held back, then taken in.
+
+mod fixtures;
+
+use fixtures::*;
+use wasm_bindgen_test::*;
+use wiremap_model::Grouping;
+use wiremap_web::session::{Session, SLICE_ENTRIES};
+use wiremap_web::view_state::ViewState;
+use wiremap_wire::Protocol;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const WALL: i64 = 1_800_000_000_000_000;
+const BATCHES: u64 = 20;
+const PER_BATCH: u64 = 1_000;
+
+/// 20,000 entries between 40 pods of four namespaces.
+fn frames() -> Vec<Vec<u8>> {
+    let ids: Vec<_> = (0..40u8)
+        .map(|i| pod(&format!("pod-{i}"), &format!("ns-{}", i % 4), "node-a", i + 1))
+        .collect();
+    let protocols = [Protocol::HTTP, Protocol::DNS, Protocol::REDIS, Protocol::GRPC];
+    (0..BATCHES)
+        .map(|b| {
+            let entries = (0..PER_BATCH)
+                .map(|k| {
+                    let n = b * PER_BATCH + k;
+                    let p = protocols[(n % 4) as usize];
+                    entry(n, (n % 40) as u32, ((n / 40) % 40) as u32, p, n % 900, n % 7_000)
+                })
+                .collect();
+            l7_frame("node-a", b + 1, ids.clone(), entries)
+        })
+        .collect()
+}
+
+fn view(filter: &str) -> ViewState {
+    let mut v = ViewState::default();
+    v.settings.cumulative = true;
+    v.filter = filter.to_string();
+    v
+}
+
+fn loaded(sliced: bool) -> Session {
+    let mut s = Session::new(ViewState::default(), "ws://t/ws".into());
+    s.set_time_slicing(sliced, WALL);
+    for f in frames() {
+        s.receive(f, WALL);
+    }
+    s
+}
+
+#[wasm_bindgen_test]
+fn a_sliced_map_equals_the_map_computed_at_once() {
+    for filter in ["", "http || dns", "src.namespace == \"ns-1\""] {
+        let mut at_once = loaded(false);
+        at_once.set_view(view(filter), WALL);
+        assert!(!at_once.computing());
+
+        let mut s = loaded(true);
+        s.set_view(view("redis"), WALL);
+        s.finish_work(WALL);
+        let before = s.graph.clone();
+        s.set_view(view(filter), WALL);
+        // Nothing computed yet: the old map stays until the new one is done.
+        assert!(s.computing());
+        assert_eq!(s.graph, before);
+        let mut slices = 1;
+        while !s.work(WALL, &mut || true) {
+            slices += 1;
+            assert!(s.computing());
+            assert!(slices < 1_000, "no progress");
+        }
+        assert!(!s.computing());
+        // One slice reads SLICE_ENTRIES entries.
+        let want = (BATCHES * PER_BATCH).div_ceil(SLICE_ENTRIES as u64);
+        assert_eq!(slices, want, "{filter}");
+        assert_eq!(s.graph, at_once.graph, "{filter}");
+        assert!(s.graph.matched > 0, "{filter}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn frames_received_during_a_computation_wait_for_it() {
+    let mut s = loaded(true);
+    s.set_view(view(""), WALL);
+    assert!(s.computing());
+    assert!(!s.work(WALL, &mut || true));
+    let stored = s.feed.l7.len();
+    // A frame arrives in the middle: held, the store unchanged.
+    let late = l7_frame(
+        "node-b",
+        1,
+        vec![pod("late", "ns-9", "node-b", 200), pod("later", "ns-9", "node-b", 201)],
+        vec![entry(1, 0, 1, Protocol::HTTP, 10, 20)],
+    );
+    s.receive(late, WALL);
+    assert_eq!(s.held_frames(), 1);
+    assert_eq!(s.feed.l7.len(), stored);
+    assert!(s.finish_work(WALL));
+    // The map is the one of the store as it was; the frame is in now.
+    assert_eq!(s.graph.matched, BATCHES * PER_BATCH);
+    assert_eq!(s.held_frames(), 0);
+    assert_eq!(s.feed.l7.len(), stored + 1);
+    // The next recompute (a tick) shows it.
+    s.tick(1_000.0, WALL);
+    s.finish_work(WALL);
+    assert_eq!(s.graph.matched, BATCHES * PER_BATCH + 1);
+    assert!(s.graph.nodes.iter().any(|n| n.key.contains("late")));
+}
+
+#[wasm_bindgen_test]
+fn a_view_change_during_a_computation_starts_the_new_one() {
+    let mut s = loaded(true);
+    s.set_view(view("http"), WALL);
+    assert!(!s.work(WALL, &mut || true));
+    let mut v = view("dns");
+    v.settings.grouping = Grouping::Namespace;
+    s.set_view(v.clone(), WALL);
+    s.finish_work(WALL);
+    let mut at_once = loaded(false);
+    at_once.set_view(v, WALL);
+    assert_eq!(s.graph, at_once.graph);
+    assert_eq!(s.graph.matched, BATCHES * PER_BATCH / 4);
+}
