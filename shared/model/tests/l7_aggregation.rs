@@ -5,8 +5,8 @@ mod scene;
 use proptest::prelude::*;
 use scene::*;
 use wiremap_model::{
-    aggregate_l7, aggregate_l7_blocks, human_rate, Grouping, L7Aggregation, L7Store, MapGraph, Metric, NodeKind,
-    ViewSettings,
+    aggregate_l7, aggregate_l7_blocks, human_rate, Grouping, L7Aggregation, L7Store, MapGraph,
+    Metric, NodeKind, ViewSettings,
 };
 use wiremap_wire::{EntryView, Protocol};
 
@@ -518,7 +518,18 @@ proptest! {
 #[test]
 fn stepped_aggregation_restarts_when_the_store_changes() {
     let raw: Vec<RawEntry> = (0..300)
-        .map(|i| (i % 7, (i + 1) % 7, 1 + (i % 8) as u8, 100, 200, 1000, false, 1))
+        .map(|i| {
+            (
+                i % 7,
+                (i + 1) % 7,
+                1 + (i % 8) as u8,
+                100,
+                200,
+                1000,
+                false,
+                1,
+            )
+        })
         .collect();
     let mut store = store_of(&raw[..200], 50);
     let s = ViewSettings::default();
@@ -531,7 +542,17 @@ fn stepped_aggregation_restarts_when_the_store_changes() {
         .iter()
         .enumerate()
         .map(|(i, &(s, d, p, rq, rs, lat, err, age))| {
-            entry(1000 + i as u64, NOW - age * S, Protocol(p), s, d, rq, rs, lat, err)
+            entry(
+                1000 + i as u64,
+                NOW - age * S,
+                Protocol(p),
+                s,
+                d,
+                rq,
+                rs,
+                lat,
+                err,
+            )
         })
         .collect();
     store.ingest(batch("n", 99, scene_identities(), es));
