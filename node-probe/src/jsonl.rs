@@ -11,7 +11,6 @@ use wiremap_wire::{Frame, Identity};
 
 use crate::entry_json::EntryWriter;
 
-use crate::flow::EndReason;
 use crate::pipeline::{FlowRecord, Output};
 
 thread_local! {
@@ -48,7 +47,8 @@ fn end_json(port: u16, id: &Identity) -> Value {
     })
 }
 
-/// The JSON object of an ended flow.
+/// The JSON object of an ended flow (the reference form; lines are written
+/// by [`EntryWriter::write_flow`]).
 pub fn flow_to_json(r: &FlowRecord, node: &str) -> Value {
     let f = &r.flow;
     let proto = match f.ip_proto {
@@ -56,13 +56,7 @@ pub fn flow_to_json(r: &FlowRecord, node: &str) -> Value {
         17 => "UDP".to_string(),
         n => n.to_string(),
     };
-    let end = match f.end {
-        Some(EndReason::Idle) => "idle",
-        Some(EndReason::Closed) => "closed",
-        Some(EndReason::Reused) => "reused",
-        Some(EndReason::Evicted) => "evicted",
-        Some(EndReason::Drained) | None => "end_of_input",
-    };
+    let end = crate::entry_json::end_name(f.end);
     json!({
         "kind": "l4",
         "proto": proto,
@@ -83,10 +77,15 @@ pub fn flow_to_json(r: &FlowRecord, node: &str) -> Value {
 /// Writes the lines for one pipeline output (none for most frames).
 pub fn write_output<W: Write>(w: &mut W, node: &str, o: &Output) -> std::io::Result<()> {
     match o {
-        Output::FlowEnded(r) => {
-            serde_json::to_writer(&mut *w, &flow_to_json(r, node))?;
-            w.write_all(b"\n")
-        }
+        Output::FlowEnded(r) => WRITER.with(|cell| {
+            // Written directly; the same bytes as `flow_to_json` through
+            // serde_json (tests/entry_json.rs holds them to it).
+            let (writer, buf) = &mut *cell.borrow_mut();
+            buf.clear();
+            writer.write_flow(buf, r, node);
+            buf.push(b'\n');
+            w.write_all(buf)
+        }),
         Output::Frame(Frame::L7Batch(b)) => WRITER.with(|cell| {
             let (writer, buf) = &mut *cell.borrow_mut();
             buf.clear();

@@ -15,8 +15,9 @@ use tracing::{info, warn};
 use wiremap_probe::identity::{IdentityMap, IdentitySource};
 use wiremap_probe::jsonl;
 use wiremap_probe::live::{self, CaptureKind, LiveConfig};
+use wiremap_probe::mapped::MappedInput;
 use wiremap_probe::metrics::MetricsServer;
-use wiremap_probe::pcap::{CaptureReader, ReplayClock};
+use wiremap_probe::pcap::{Capture, CaptureReader, Input, ReplayClock};
 use wiremap_probe::pipeline::{Output, Pipeline, PipelineConfig};
 use wiremap_probe::topology::Topology;
 use wiremap_probe::uplink::{Uplink, UplinkConfig};
@@ -340,40 +341,35 @@ fn replay_pcap(
     loop {
         let file =
             std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let mut reader = CaptureReader::new(BufReader::with_capacity(1 << 20, file))?;
-        let mut packets = 0u64;
-        loop {
-            if stopped() {
-                break;
+        // A regular file is parsed in place through a memory map (see
+        // `wiremap_probe::mapped` for why, and for the truncation hazard);
+        // pipes and devices are read.
+        let packets = match MappedInput::open(&file)? {
+            Some(input) => {
+                let mut reader = Capture::with_input(input)?;
+                replay_pass(
+                    &mut reader,
+                    replay,
+                    &stopped,
+                    &mut clock,
+                    node,
+                    pipeline,
+                    sink,
+                )?
             }
-            apply_filters(sink, pipeline);
-            let Some(rec) = reader.next_record()? else {
-                break;
-            };
-            packets += 1;
-            let ts = clock.map(rec.ts_us);
-            if replay.realtime {
-                // Wait until the packet is due, keeping timers and the
-                // relay's filters alive meanwhile.
-                loop {
-                    let now = now_us() as i64;
-                    if now >= ts || stopped() {
-                        break;
-                    }
-                    let wait = Duration::from_micros((ts - now) as u64).min(REPLAY_WAIT_STEP);
-                    std::thread::sleep(wait);
-                    pipeline.tick((now_us() as i64).min(ts), &mut outs);
-                    apply_filters(sink, pipeline);
-                    if !outs.is_empty() {
-                        sink.push(node, &mut outs)?;
-                    }
-                }
+            None => {
+                let mut reader = CaptureReader::new(BufReader::with_capacity(1 << 20, file))?;
+                replay_pass(
+                    &mut reader,
+                    replay,
+                    &stopped,
+                    &mut clock,
+                    node,
+                    pipeline,
+                    sink,
+                )?
             }
-            pipeline.on_frame(ts, rec.link, rec.data, &mut outs);
-            if !outs.is_empty() {
-                sink.push(node, &mut outs)?;
-            }
-        }
+        };
         pipeline.finish(&mut outs);
         sink.push(node, &mut outs)?;
         if let Some(m) = metrics {
@@ -388,6 +384,55 @@ fn replay_pcap(
         clock.next_pass();
         info!(pass = clock.passes(), "capture replayed, starting over");
     }
+}
+
+/// One pass over a capture file: every record through the pipeline (paced
+/// when asked), until the end of the file or a stop. Returns the records
+/// read.
+fn replay_pass<I: Input>(
+    reader: &mut Capture<I>,
+    replay: Replay,
+    stopped: &dyn Fn() -> bool,
+    clock: &mut ReplayClock,
+    node: &str,
+    pipeline: &mut Pipeline,
+    sink: &mut Sink,
+) -> Result<u64> {
+    let mut outs = Vec::new();
+    let mut packets = 0u64;
+    loop {
+        if stopped() {
+            break;
+        }
+        apply_filters(sink, pipeline);
+        let Some(rec) = reader.next_record()? else {
+            break;
+        };
+        packets += 1;
+        let ts = clock.map(rec.ts_us);
+        if replay.realtime {
+            // Wait until the packet is due, keeping timers and the
+            // relay's filters alive meanwhile.
+            loop {
+                let now = now_us() as i64;
+                if now >= ts || stopped() {
+                    break;
+                }
+                let wait = Duration::from_micros((ts - now) as u64).min(REPLAY_WAIT_STEP);
+                std::thread::sleep(wait);
+                pipeline.tick((now_us() as i64).min(ts), &mut outs);
+                apply_filters(sink, pipeline);
+                if !outs.is_empty() {
+                    sink.push(node, &mut outs)?;
+                }
+            }
+        }
+        pipeline.on_frame(ts, rec.link, rec.data, &mut outs);
+        if !outs.is_empty() {
+            sink.push(node, &mut outs)?;
+        }
+    }
+    Ok(packets)
 }
 
 /// Applies capture filters the relay sent since the last call.

@@ -1,9 +1,15 @@
-//! pcap and pcapng files: a record-at-a-time reader over any [`Read`].
+//! pcap and pcapng files: a record-at-a-time reader over any [`Read`], over
+//! bytes in memory, or over a memory-mapped file.
 //!
-//! The parsing is sans-IO in spirit: it only asks the reader for exact byte
-//! counts and keeps one reusable buffer, so a record never exceeds
-//! [`MAX_RECORD_LEN`] of memory. Malformed files give a [`ProbeError`], never
-//! a panic. Packet timestamps (µs since the Unix epoch) are the only clock.
+//! The parsing is sans-IO in spirit: it only asks its [`Input`] for exact
+//! byte counts, so a record never exceeds [`MAX_RECORD_LEN`] of memory.
+//! Over a [`Read`] ([`CaptureReader`]) the input keeps one reusable buffer
+//! and every record is copied into it; over bytes already in memory
+//! ([`SliceReader`], or [`crate::mapped::MappedInput`] for a file given on the
+//! command line) records point into those bytes, with no copy. Both parse the
+//! same way and fail the same way. Malformed files give a [`ProbeError`],
+//! never a panic. Packet timestamps (µs since the Unix epoch) are the only
+//! clock.
 
 use std::io::{ErrorKind, Read};
 
@@ -27,6 +33,90 @@ pub struct Record<'a> {
     pub data: &'a [u8],
 }
 
+/// Where a capture's bytes come from: exact byte counts, in order.
+pub trait Input {
+    /// Takes the next `n` bytes, then readable with [`Input::last`].
+    /// `Ok(false)` on a clean end of input before the first byte;
+    /// [`ProbeError::Truncated`]`(what)` when the input ends inside them.
+    fn take(&mut self, n: usize, what: &'static str) -> Result<bool, ProbeError>;
+    /// The bytes of the last successful [`Input::take`].
+    fn last(&self) -> &[u8];
+}
+
+/// [`Input`] over a [`Read`]: every take is copied into one reused buffer.
+#[derive(Debug)]
+pub struct ReadInput<R> {
+    inner: R,
+    buf: Vec<u8>,
+}
+
+impl<R: Read> ReadInput<R> {
+    pub fn new(inner: R) -> Self {
+        ReadInput {
+            inner,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl<R: Read> Input for ReadInput<R> {
+    fn take(&mut self, n: usize, what: &'static str) -> Result<bool, ProbeError> {
+        self.buf.resize(n, 0);
+        fill(&mut self.inner, &mut self.buf, what)
+    }
+
+    fn last(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+/// [`Input`] over bytes in memory: takes are sub-slices, nothing is copied.
+#[derive(Debug, Clone)]
+pub struct SliceInput<'a> {
+    data: &'a [u8],
+    pos: usize,
+    last: std::ops::Range<usize>,
+}
+
+impl<'a> SliceInput<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        SliceInput {
+            data,
+            pos: 0,
+            last: 0..0,
+        }
+    }
+
+    /// Bytes taken so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+}
+
+impl Input for SliceInput<'_> {
+    #[inline]
+    fn take(&mut self, n: usize, what: &'static str) -> Result<bool, ProbeError> {
+        let left = self.data.len() - self.pos;
+        if n > left {
+            // As a reader would: nothing left at all is a clean end (for a
+            // non-empty take), anything less than asked is a truncation.
+            return if left == 0 && n > 0 {
+                Ok(false)
+            } else {
+                Err(ProbeError::Truncated(what))
+            };
+        }
+        self.last = self.pos..self.pos + n;
+        self.pos += n;
+        Ok(true)
+    }
+
+    #[inline]
+    fn last(&self) -> &[u8] {
+        &self.data[self.last.clone()]
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Interface {
     link: Option<LinkType>,
@@ -47,15 +137,21 @@ enum Format {
     },
 }
 
-/// Reads pcap or pcapng records one by one.
+/// Reads pcap or pcapng records one by one from an [`Input`].
 #[derive(Debug)]
-pub struct CaptureReader<R> {
-    inner: R,
+pub struct Capture<I> {
+    input: I,
     format: Format,
-    buf: Vec<u8>,
     /// Blocks skipped because they carry no packet (statistics, names, …).
     pub skipped_blocks: u64,
 }
+
+/// Reads pcap or pcapng records one by one from any [`Read`].
+pub type CaptureReader<R> = Capture<ReadInput<R>>;
+
+/// Reads pcap or pcapng records one by one from bytes in memory, without
+/// copying them.
+pub type SliceReader<'a> = Capture<SliceInput<'a>>;
 
 fn u16_of(b: &[u8], big: bool) -> u16 {
     let a = [b[0], b[1]];
@@ -76,6 +172,12 @@ fn u32_of(b: &[u8], big: bool) -> u32 {
 }
 
 fn to_us(ts: u64, units: u64) -> i64 {
+    // The common resolutions without a 128-bit division (same results).
+    match units {
+        1_000_000 => return i64::try_from(ts).unwrap_or(i64::MAX),
+        1_000_000_000 => return i64::try_from(ts / 1000).unwrap_or(i64::MAX),
+        _ => {}
+    }
     let us = u128::from(ts) * 1_000_000 / u128::from(units.max(1));
     i64::try_from(us).unwrap_or(i64::MAX)
 }
@@ -96,8 +198,9 @@ fn fill<R: Read>(r: &mut R, buf: &mut [u8], what: &'static str) -> Result<bool, 
     Ok(true)
 }
 
-fn need<R: Read>(r: &mut R, buf: &mut [u8], what: &'static str) -> Result<(), ProbeError> {
-    if fill(r, buf, what)? {
+/// Takes exactly `n` bytes; the end of input is a truncation.
+fn need<I: Input>(input: &mut I, n: usize, what: &'static str) -> Result<(), ProbeError> {
+    if input.take(n, what)? {
         Ok(())
     } else {
         Err(ProbeError::Truncated(what))
@@ -107,11 +210,26 @@ fn need<R: Read>(r: &mut R, buf: &mut [u8], what: &'static str) -> Result<(), Pr
 const SHB: u32 = 0x0A0D_0D0A;
 const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 
-impl<R: Read> CaptureReader<R> {
-    /// Reads the file header and detects the format.
-    pub fn new(mut inner: R) -> Result<Self, ProbeError> {
-        let mut magic = [0u8; 4];
-        need(&mut inner, &mut magic, "file header")?;
+impl<R: Read> Capture<ReadInput<R>> {
+    /// Reads the file header from `inner` and detects the format.
+    pub fn new(inner: R) -> Result<Self, ProbeError> {
+        Self::with_input(ReadInput::new(inner))
+    }
+}
+
+impl<'a> Capture<SliceInput<'a>> {
+    /// Reads the file header at the start of `data` and detects the format.
+    pub fn from_slice(data: &'a [u8]) -> Result<Self, ProbeError> {
+        Self::with_input(SliceInput::new(data))
+    }
+}
+
+impl<I: Input> Capture<I> {
+    /// Reads the file header from `input` and detects the format.
+    pub fn with_input(mut input: I) -> Result<Self, ProbeError> {
+        need(&mut input, 4, "file header")?;
+        let b = input.last();
+        let magic = [b[0], b[1], b[2], b[3]];
         let le = u32::from_le_bytes(magic);
         let be = u32::from_be_bytes(magic);
         let pcap_magic = |m: u32| match m {
@@ -120,34 +238,31 @@ impl<R: Read> CaptureReader<R> {
             _ => None,
         };
         let format = if let Some(units) = pcap_magic(le) {
-            Self::pcap_header(&mut inner, false, units)?
+            pcap_header(&mut input, false, units)?
         } else if let Some(units) = pcap_magic(be) {
-            Self::pcap_header(&mut inner, true, units)?
+            pcap_header(&mut input, true, units)?
         } else if le == SHB {
-            section_header(&mut inner)?
+            need(&mut input, 8, "section header block")?;
+            let h = input.last();
+            let h = [h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]];
+            section_header(&mut input, h)?
         } else {
             return Err(ProbeError::BadMagic(magic));
         };
-        Ok(CaptureReader {
-            inner,
+        Ok(Capture {
+            input,
             format,
-            buf: Vec::new(),
             skipped_blocks: 0,
         })
     }
 
-    fn pcap_header(r: &mut R, big: bool, units: u64) -> Result<Format, ProbeError> {
-        let mut h = [0u8; 20];
-        need(r, &mut h, "pcap file header")?;
-        let network = u32_of(&h[16..20], big) & 0x0fff_ffff;
-        Ok(Format::Pcap {
-            big_endian: big,
-            units,
-            link: LinkType::from_code(network),
-        })
+    /// The input, e.g. to ask how far it got.
+    pub fn input(&self) -> &I {
+        &self.input
     }
 
     /// The next packet, or `None` at the end of the file.
+    #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, ProbeError> {
         match self.format {
             Format::Pcap {
@@ -155,10 +270,10 @@ impl<R: Read> CaptureReader<R> {
                 units,
                 link,
             } => {
-                let mut h = [0u8; 16];
-                if !fill(&mut self.inner, &mut h, "pcap record header")? {
+                if !self.input.take(16, "pcap record header")? {
                     return Ok(None);
                 }
+                let h = self.input.last();
                 let secs = u64::from(u32_of(&h[0..4], big_endian));
                 let frac = u64::from(u32_of(&h[4..8], big_endian));
                 let incl = u32_of(&h[8..12], big_endian) as usize;
@@ -169,14 +284,13 @@ impl<R: Read> CaptureReader<R> {
                         max: MAX_RECORD_LEN,
                     });
                 }
-                self.buf.resize(incl, 0);
-                need(&mut self.inner, &mut self.buf, "pcap record")?;
+                need(&mut self.input, incl, "pcap record")?;
                 let ts_us = to_us(secs * units + frac, units);
                 Ok(Some(Record {
                     ts_us,
                     link,
                     orig_len,
-                    data: &self.buf,
+                    data: self.input.last(),
                 }))
             }
             Format::PcapNg { .. } => self.next_block(),
@@ -189,20 +303,17 @@ impl<R: Read> CaptureReader<R> {
                 Format::PcapNg { big_endian, .. } => *big_endian,
                 Format::Pcap { .. } => return Ok(None),
             };
-            let mut h = [0u8; 8];
-            if !fill(&mut self.inner, &mut h, "pcapng block header")? {
+            if !self.input.take(8, "pcapng block header")? {
                 return Ok(None);
             }
+            let h = self.input.last();
+            let h = [h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]];
             if u32::from_le_bytes([h[0], h[1], h[2], h[3]]) == SHB {
-                // A new section: byte order and interfaces start over. Its
-                // length field is read again by `section_header`.
-                let mut rest = [0u8; 4];
-                need(&mut self.inner, &mut rest, "section header block")?;
-                let mut again = std::io::Cursor::new([
-                    h[4], h[5], h[6], h[7], rest[0], rest[1], rest[2], rest[3],
-                ])
-                .chain(&mut self.inner);
-                self.format = section_header(&mut again)?;
+                // A new section: byte order and interfaces start over.
+                need(&mut self.input, 4, "section header block")?;
+                let rest = self.input.last();
+                let lm = [h[4], h[5], h[6], h[7], rest[0], rest[1], rest[2], rest[3]];
+                self.format = section_header(&mut self.input, lm)?;
                 continue;
             }
             let kind = u32_of(&h[0..4], big);
@@ -216,19 +327,18 @@ impl<R: Read> CaptureReader<R> {
                     max: MAX_RECORD_LEN,
                 });
             }
-            self.buf.resize(len - 8, 0);
-            need(&mut self.inner, &mut self.buf, "pcapng block")?;
+            need(&mut self.input, len - 8, "pcapng block")?;
             let body_len = len - 12;
             match kind {
                 1 => {
-                    self.interface_description(body_len, big)?;
+                    interface_description(&self.input.last()[..body_len], big, &mut self.format)?;
                 }
                 6 | 2 => {
                     // Enhanced packet block, or the obsolete packet block.
                     if body_len < 20 {
                         return Err(ProbeError::BadBlock("short packet block".into()));
                     }
-                    let b = &self.buf[..body_len];
+                    let b = &self.input.last()[..body_len];
                     let iface = if kind == 6 {
                         u32_of(&b[0..4], big) as usize
                     } else {
@@ -255,7 +365,7 @@ impl<R: Read> CaptureReader<R> {
                         ts_us: to_us(ts, i.units),
                         link: i.link,
                         orig_len,
-                        data: &self.buf[20..20 + cap],
+                        data: &self.input.last()[20..20 + cap],
                     }));
                 }
                 3 => {
@@ -263,7 +373,7 @@ impl<R: Read> CaptureReader<R> {
                     if body_len < 4 {
                         return Err(ProbeError::BadBlock("short simple packet block".into()));
                     }
-                    let orig_len = u32_of(&self.buf[0..4], big);
+                    let orig_len = u32_of(&self.input.last()[0..4], big);
                     let cap = (orig_len as usize).min(body_len - 4);
                     let Format::PcapNg { interfaces, .. } = &self.format else {
                         return Ok(None);
@@ -277,7 +387,7 @@ impl<R: Read> CaptureReader<R> {
                         ts_us: 0,
                         link: i.link,
                         orig_len,
-                        data: &self.buf[4..4 + cap],
+                        data: &self.input.last()[4..4 + cap],
                     }));
                 }
                 _ => self.skipped_blocks += 1,
@@ -286,74 +396,79 @@ impl<R: Read> CaptureReader<R> {
     }
 }
 
-/// Reads the rest of a section header block whose type was just read.
-fn section_header<C: Read>(r: &mut C) -> Result<Format, ProbeError> {
-    {
-        let mut h = [0u8; 8];
-        need(r, &mut h, "section header block")?;
-        let big = match u32::from_le_bytes([h[4], h[5], h[6], h[7]]) {
-            BYTE_ORDER_MAGIC => false,
-            m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
-            _ => return Err(ProbeError::BadBlock("bad byte-order magic".into())),
-        };
-        let len = u32_of(&h[0..4], big) as usize;
-        if !(28..=MAX_RECORD_LEN).contains(&len) || !len.is_multiple_of(4) {
-            return Err(ProbeError::BadBlock(format!("section header length {len}")));
-        }
-        let mut rest = vec![0u8; len - 12];
-        need(r, &mut rest, "section header block")?;
-        Ok(Format::PcapNg {
-            big_endian: big,
-            interfaces: Vec::new(),
-        })
-    }
+fn pcap_header<I: Input>(input: &mut I, big: bool, units: u64) -> Result<Format, ProbeError> {
+    need(input, 20, "pcap file header")?;
+    let h = input.last();
+    let network = u32_of(&h[16..20], big) & 0x0fff_ffff;
+    Ok(Format::Pcap {
+        big_endian: big,
+        units,
+        link: LinkType::from_code(network),
+    })
 }
 
-impl<R: Read> CaptureReader<R> {
-    fn interface_description(&mut self, body_len: usize, big: bool) -> Result<(), ProbeError> {
-        if body_len < 8 {
-            return Err(ProbeError::BadBlock("short interface description".into()));
-        }
-        let b = &self.buf[..body_len];
-        let link = LinkType::from_code(u32::from(u16_of(&b[0..2], big)));
-        let mut units = 1_000_000u64;
-        // Options: code u16, length u16, value padded to 4.
-        let mut at = 8;
-        while at + 4 <= b.len() {
-            let code = u16_of(&b[at..at + 2], big);
-            let olen = usize::from(u16_of(&b[at + 2..at + 4], big));
-            let value = b
-                .get(at + 4..at + 4 + olen)
-                .ok_or_else(|| ProbeError::BadBlock("option overruns block".into()))?;
-            match code {
-                0 => break,
-                9 if olen >= 1 => {
-                    let r = value[0];
-                    let exp = u32::from(r & 0x7f);
-                    units = if r & 0x80 != 0 {
-                        1u64.checked_shl(exp).unwrap_or(0)
-                    } else {
-                        10u64.checked_pow(exp).unwrap_or(0)
-                    };
-                    if units == 0 {
-                        return Err(ProbeError::BadBlock(format!("timestamp resolution {r:#x}")));
-                    }
-                }
-                _ => {}
-            }
-            at += 4 + olen.div_ceil(4) * 4;
-        }
-        let Format::PcapNg { interfaces, .. } = &mut self.format else {
-            return Ok(());
-        };
-        if interfaces.len() >= MAX_INTERFACES {
-            return Err(ProbeError::BadBlock(format!(
-                "more than {MAX_INTERFACES} interfaces"
-            )));
-        }
-        interfaces.push(Interface { link, units });
-        Ok(())
+/// Reads the rest of a section header block whose type, length and
+/// byte-order magic were just read (`h`: the length, then the magic).
+fn section_header<I: Input>(input: &mut I, h: [u8; 8]) -> Result<Format, ProbeError> {
+    let big = match u32::from_le_bytes([h[4], h[5], h[6], h[7]]) {
+        BYTE_ORDER_MAGIC => false,
+        m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
+        _ => return Err(ProbeError::BadBlock("bad byte-order magic".into())),
+    };
+    let len = u32_of(&h[0..4], big) as usize;
+    if !(28..=MAX_RECORD_LEN).contains(&len) || !len.is_multiple_of(4) {
+        return Err(ProbeError::BadBlock(format!("section header length {len}")));
     }
+    need(input, len - 12, "section header block")?;
+    Ok(Format::PcapNg {
+        big_endian: big,
+        interfaces: Vec::new(),
+    })
+}
+
+/// An interface description block's body: adds the interface.
+fn interface_description(b: &[u8], big: bool, format: &mut Format) -> Result<(), ProbeError> {
+    if b.len() < 8 {
+        return Err(ProbeError::BadBlock("short interface description".into()));
+    }
+    let link = LinkType::from_code(u32::from(u16_of(&b[0..2], big)));
+    let mut units = 1_000_000u64;
+    // Options: code u16, length u16, value padded to 4.
+    let mut at = 8;
+    while at + 4 <= b.len() {
+        let code = u16_of(&b[at..at + 2], big);
+        let olen = usize::from(u16_of(&b[at + 2..at + 4], big));
+        let value = b
+            .get(at + 4..at + 4 + olen)
+            .ok_or_else(|| ProbeError::BadBlock("option overruns block".into()))?;
+        match code {
+            0 => break,
+            9 if olen >= 1 => {
+                let r = value[0];
+                let exp = u32::from(r & 0x7f);
+                units = if r & 0x80 != 0 {
+                    1u64.checked_shl(exp).unwrap_or(0)
+                } else {
+                    10u64.checked_pow(exp).unwrap_or(0)
+                };
+                if units == 0 {
+                    return Err(ProbeError::BadBlock(format!("timestamp resolution {r:#x}")));
+                }
+            }
+            _ => {}
+        }
+        at += 4 + olen.div_ceil(4) * 4;
+    }
+    let Format::PcapNg { interfaces, .. } = format else {
+        return Ok(());
+    };
+    if interfaces.len() >= MAX_INTERFACES {
+        return Err(ProbeError::BadBlock(format!(
+            "more than {MAX_INTERFACES} interfaces"
+        )));
+    }
+    interfaces.push(Interface { link, units });
+    Ok(())
 }
 
 /// Gap added between two passes of a looped replay, µs: the next pass

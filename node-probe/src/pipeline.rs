@@ -316,7 +316,9 @@ impl Pipeline {
         }
         let mut identities: Vec<Identity> = Vec::new();
         let mut index: HashMap<std::net::IpAddr, u32, RandomState> = HashMap::default();
-        let mut entries = std::mem::take(&mut self.pending);
+        // Moved out into a vector of the exact size; `pending` keeps its
+        // capacity for the next batch instead of growing again from empty.
+        let mut entries: Vec<Entry> = self.pending.drain(..).collect();
         for e in &mut entries {
             if self.cfg.redact {
                 crate::redact::redact(e);

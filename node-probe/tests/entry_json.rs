@@ -212,3 +212,101 @@ fn odd_identities_and_every_detail_are_written_as_the_reference_writes_them() {
         assert_eq!(ours(batch), reference(batch));
     }
 }
+
+/// A flow line as `--output jsonl` wrote it before the direct writer.
+fn flow_reference(r: &wiremap_probe::pipeline::FlowRecord, node: &str) -> String {
+    serde_json::to_string(&wiremap_probe::jsonl::flow_to_json(r, node)).unwrap()
+}
+
+fn flow_ours(w: &mut EntryWriter, r: &wiremap_probe::pipeline::FlowRecord, node: &str) -> String {
+    let mut out = Vec::new();
+    w.write_flow(&mut out, r, node);
+    String::from_utf8(out).expect("UTF-8")
+}
+
+#[test]
+fn every_flow_of_the_real_capture_is_written_as_the_reference_writes_it() {
+    let (_dir, path) = support::mixed_small();
+    let data = std::fs::read(&path).unwrap();
+    let mut r = wiremap_probe::pcap::SliceReader::from_slice(&data).unwrap();
+    let mut cfg = PipelineConfig::new("node-a", 1);
+    cfg.emit_flows = true;
+    let mut p = Pipeline::new(cfg, IdentityMap::new());
+    let mut outs = Vec::new();
+    while let Some(rec) = r.next_record().unwrap() {
+        p.on_frame(rec.ts_us, rec.link, rec.data, &mut outs);
+    }
+    p.finish(&mut outs);
+    let mut w = EntryWriter::new();
+    let mut flows = 0;
+    for o in &outs {
+        if let Output::FlowEnded(f) = o {
+            flows += 1;
+            assert_eq!(flow_ours(&mut w, f, "node-a"), flow_reference(f, "node-a"));
+        }
+    }
+    assert_eq!(flows, 320);
+}
+
+#[test]
+fn odd_flows_are_written_as_the_reference_writes_them() {
+    use wiremap_dissect::Endpoint;
+    use wiremap_probe::flow::{EndReason, Flow, TcpState};
+    use wiremap_probe::pipeline::FlowRecord;
+    let mut w = EntryWriter::new();
+    let mut other = pod("10.0.0.9");
+    other.kind = IdentityKind(42);
+    other.ip = ip("fe80::1");
+    let ends = [
+        Some(EndReason::Idle),
+        Some(EndReason::Closed),
+        Some(EndReason::Reused),
+        Some(EndReason::Evicted),
+        Some(EndReason::Drained),
+        None,
+    ];
+    for (i, end) in ends.into_iter().enumerate() {
+        for proto in [6u8, 17, 1, 255] {
+            let r = FlowRecord {
+                flow: Flow {
+                    id: i as u64,
+                    ip_proto: proto,
+                    client: Endpoint {
+                        ip: ip("10.0.0.1"),
+                        port: 40000,
+                    },
+                    server: Endpoint {
+                        ip: ip("::1"),
+                        port: u16::MAX,
+                    },
+                    first_us: -1_500_001 + i as i64 * 700_000,
+                    last_us: 1_764_000_000_123_450 + i as i64,
+                    bytes_to_server: u64::MAX,
+                    bytes_to_client: 0,
+                    packets_to_server: 3,
+                    packets_to_client: i as u64,
+                    tcp: TcpState {
+                        syn: i % 2 == 0,
+                        syn_ack: i % 3 == 0,
+                        fin_from_client: i == 1,
+                        fin_from_server: i == 2,
+                        rst: i == 3,
+                    },
+                    report: true,
+                    dissect: None,
+                    slot: None,
+                    end,
+                },
+                client: pod("10.0.0.1"),
+                server: if i % 2 == 0 {
+                    other.clone()
+                } else {
+                    Identity::external(ip("::1"))
+                },
+            };
+            for node in ["node-a", "n\"ode\u{1}"] {
+                assert_eq!(flow_ours(&mut w, &r, node), flow_reference(&r, node));
+            }
+        }
+    }
+}

@@ -7,7 +7,8 @@ use std::io::Cursor;
 
 use support::*;
 use wiremap_probe::decode::LinkType;
-use wiremap_probe::pcap::{CaptureReader, MAX_RECORD_LEN};
+use wiremap_probe::mapped::MappedInput;
+use wiremap_probe::pcap::{Capture, CaptureReader, Input, SliceReader, MAX_RECORD_LEN};
 use wiremap_probe::ProbeError;
 
 fn frame() -> Vec<u8> {
@@ -23,13 +24,58 @@ fn frame() -> Vec<u8> {
 /// (timestamp µs, link type, frame bytes) of one record.
 type Record = (i64, Option<LinkType>, Vec<u8>);
 
-fn all(bytes: Vec<u8>) -> Result<Vec<Record>, ProbeError> {
-    let mut r = CaptureReader::new(Cursor::new(bytes))?;
+fn records<I: Input>(r: Result<Capture<I>, ProbeError>) -> Result<Vec<Record>, ProbeError> {
+    let mut r = r?;
     let mut v = Vec::new();
     while let Some(rec) = r.next_record()? {
         v.push((rec.ts_us, rec.link, rec.data.to_vec()));
     }
     Ok(v)
+}
+
+/// The records of a file read three ways: through `Read`, in place from
+/// memory, and in place from a memory-mapped file. All three must agree,
+/// records and errors alike.
+fn all(bytes: Vec<u8>) -> Result<Vec<Record>, ProbeError> {
+    let read = records(CaptureReader::new(Cursor::new(bytes.clone())));
+    let slice = records(SliceReader::from_slice(&bytes));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.pcap");
+    std::fs::write(&path, &bytes).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let input = MappedInput::open(&file)
+        .unwrap()
+        .expect("a regular file is mapped");
+    let mapped = records(Capture::with_input(input));
+    let show = |r: &Result<Vec<Record>, ProbeError>| match r {
+        Ok(v) => format!("{v:?}"),
+        Err(e) => format!("error: {e}"),
+    };
+    assert_eq!(show(&slice), show(&read), "in memory vs read");
+    assert_eq!(show(&mapped), show(&read), "mapped vs read");
+    read
+}
+
+#[test]
+fn a_pipe_is_read_not_mapped() {
+    let (rx, tx) = std::io::pipe().unwrap();
+    drop(tx);
+    let f = std::fs::File::from(std::os::fd::OwnedFd::from(rx));
+    assert!(MappedInput::open(&f).unwrap().is_none());
+}
+
+#[test]
+fn a_mapped_capture_larger_than_the_release_step_reads_like_read() {
+    // Enough large records (odd sizes, so they straddle pages) to cross
+    // several release steps of the mapped input.
+    let n = 3 * wiremap_probe::mapped::RELEASE_STEP / 60_000 + 7;
+    let recs: Vec<(i64, Vec<u8>)> = (0..n)
+        .map(|i| (i as i64 * 10, vec![i as u8; 60_001 + i % 5]))
+        .collect();
+    let got = all(pcap_file(1, &recs)).unwrap();
+    assert_eq!(got.len(), n);
+    assert_eq!(got[n - 1].0, (n as i64 - 1) * 10);
+    assert_eq!(got[n - 1].2, recs[n - 1].1);
 }
 
 #[test]
@@ -128,6 +174,10 @@ fn pcapng_interfaces_resolutions_and_skipped_blocks() {
     sll.extend_from_slice(&0x0800u16.to_be_bytes());
     sll.extend_from_slice(&raw);
     b.extend(epb(0, 2048, &sll));
+    // Every truncation reads the same way in place as through `Read`.
+    for cut in 0..b.len() {
+        let _ = all(b[..cut].to_vec());
+    }
     let recs = all(b).unwrap();
     assert_eq!(recs.len(), 3);
     assert_eq!(recs[0], (1_500_000, Some(LinkType::Ethernet), f));

@@ -56,7 +56,9 @@ fn u16_at(b: &[u8], i: usize) -> Result<u16, DissectError> {
 
 /// Reads the name at `pos`; returns it and the position after it.
 fn name(msg: &[u8], mut pos: usize) -> Result<(String, usize), DissectError> {
-    let mut out = String::new();
+    // Built as ASCII bytes: printable label bytes as they are, others as
+    // `\DDD` escapes.
+    let mut out: Vec<u8> = Vec::with_capacity(64);
     let mut end = None;
     let mut jumps = 0;
     loop {
@@ -66,19 +68,29 @@ fn name(msg: &[u8], mut pos: usize) -> Result<(String, usize), DissectError> {
                 if len == 0 {
                     let after = end.unwrap_or(pos + 1);
                     if out.is_empty() {
-                        out.push('.');
+                        out.push(b'.');
                     }
+                    let out = String::from_utf8(out).map_err(|_| BAD)?;
                     return Ok((out, after));
                 }
                 let label = msg.get(pos + 1..pos + 1 + usize::from(len)).ok_or(BAD)?;
                 if !out.is_empty() {
-                    out.push('.');
+                    out.push(b'.');
                 }
-                for &c in label {
-                    if c.is_ascii_graphic() && c != b'.' {
-                        out.push(char::from(c));
-                    } else {
-                        out.push_str(&format!("\\{c:03}"));
+                if label.iter().all(|&c| c.is_ascii_graphic() && c != b'.') {
+                    out.extend_from_slice(label);
+                } else {
+                    for &c in label {
+                        if c.is_ascii_graphic() && c != b'.' {
+                            out.push(c);
+                        } else {
+                            out.extend_from_slice(&[
+                                b'\\',
+                                b'0' + c / 100,
+                                b'0' + c / 10 % 10,
+                                b'0' + c % 10,
+                            ]);
+                        }
                     }
                 }
                 if out.len() > MAX_NAME * 4 {
@@ -187,6 +199,15 @@ mod tests {
         assert_eq!(m.questions, vec!["www.a"]);
         assert_eq!(m.question_types, vec!["A"]);
         assert_eq!(m.answers, vec!["a", "10.0.0.1"]);
+    }
+
+    #[test]
+    fn unprintable_label_bytes_are_escaped_as_three_digits() {
+        let msg: &[u8] = &[3, b'a', b'.', b'b', 4, b' ', 0, 0xff, b'~', 0, 9];
+        let (n, after) = name(msg, 0).unwrap();
+        assert_eq!(n, "a\\046b.\\032\\000\\255~");
+        assert_eq!(after, 10);
+        assert_eq!(name(&[0], 0).unwrap(), (".".to_string(), 1));
     }
 
     #[test]

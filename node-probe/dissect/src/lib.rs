@@ -90,6 +90,10 @@ pub struct Dissector {
     next_entry_id: u64,
     txns: Vec<Txn>,
     udp_txns: Vec<UdpTxn>,
+    /// What the reassembler handed over for the current segment (bytes
+    /// when they are not the segment's own, time, gap length); kept to
+    /// reuse its allocation from segment to segment.
+    stream_events: Vec<(Option<Vec<u8>>, i64, u64)>,
 }
 
 impl Dissector {
@@ -174,7 +178,8 @@ impl Dissector {
                 streams, session, ..
             } = conn;
             let (stream, counters, config) = (&mut streams[s], &mut *cx.counters, cx.config);
-            let mut evs: Vec<(Option<Vec<u8>>, i64, u64)> = Vec::new();
+            let evs = &mut self.stream_events;
+            evs.clear();
             let mut fast = true;
             stream.push(
                 data_seq,
@@ -197,7 +202,7 @@ impl Dissector {
                     }
                 },
             );
-            for (data, t, gap) in evs {
+            for (data, t, gap) in evs.drain(..) {
                 if gap > 0 {
                     session.on_gap(side, gap, &mut cx);
                 } else {

@@ -19,15 +19,53 @@ const MAX_ARGS: usize = 32;
 
 const BAD: DissectError = DissectError::Malformed("redis");
 
+/// Index of the first `\r\n` in `buf`.
 fn line(buf: &[u8]) -> Option<usize> {
-    buf.windows(2).position(|w| w == b"\r\n")
+    let mut from = 0;
+    while let Some(i) = buf[from..].iter().position(|&b| b == b'\r') {
+        let at = from + i;
+        if buf.get(at + 1) == Some(&b'\n') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
+/// A decimal integer as `str::parse::<i64>` reads it (an optional sign,
+/// then at least one digit, nothing else, no overflow).
 fn number(bytes: &[u8]) -> Result<i64, DissectError> {
-    std::str::from_utf8(bytes)
-        .ok()
-        .and_then(|s| s.parse::<i64>().ok())
-        .ok_or(BAD)
+    let (neg, digits) = match bytes.first() {
+        Some(b'-') => (true, &bytes[1..]),
+        Some(b'+') => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() {
+        return Err(BAD);
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(BAD);
+        }
+        let d = i64::from(c - b'0');
+        v = v.checked_mul(10).ok_or(BAD)?;
+        v = if neg {
+            v.checked_sub(d)
+        } else {
+            v.checked_add(d)
+        }
+        .ok_or(BAD)?;
+    }
+    Ok(v)
+}
+
+/// Appends `b` as text, invalid UTF-8 replaced as `from_utf8_lossy` does.
+fn push_lossy(out: &mut String, b: &[u8]) {
+    match std::str::from_utf8(b) {
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(&String::from_utf8_lossy(b)),
+    }
 }
 
 /// Length of the RESP value at the start of `buf`: Ok(None) when incomplete.
@@ -85,9 +123,49 @@ fn value_len(buf: &[u8], depth: usize) -> Result<Option<usize>, DissectError> {
     }
 }
 
+/// Up to [`MAX_ARGS`] arguments of a command, without allocating.
+struct Args<'a> {
+    items: [&'a [u8]; MAX_ARGS],
+    len: usize,
+}
+
+impl<'a> Args<'a> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, a: &'a [u8]) {
+        if self.len < MAX_ARGS {
+            self.items[self.len] = a;
+            self.len += 1;
+        }
+    }
+
+    fn extend(&mut self, it: impl Iterator<Item = &'a [u8]>) {
+        for a in it {
+            self.push(a);
+        }
+    }
+
+    fn first(&self) -> Option<&&'a [u8]> {
+        self.as_slice().first()
+    }
+
+    fn get(&self, i: usize) -> Option<&&'a [u8]> {
+        self.as_slice().get(i)
+    }
+
+    fn as_slice(&self) -> &[&'a [u8]] {
+        &self.items[..self.len]
+    }
+}
+
 /// Arguments of a command message (array of bulk strings or inline line).
-fn command_args(msg: &[u8]) -> Vec<&[u8]> {
-    let mut args = Vec::new();
+fn command_args(msg: &[u8]) -> Args<'_> {
+    let mut args = Args {
+        items: [&[]; MAX_ARGS],
+        len: 0,
+    };
     if msg.first() == Some(&b'*') {
         let Some(eol) = line(msg) else { return args };
         let mut pos = eol + 2;
@@ -154,13 +232,18 @@ impl Redis {
     ) -> Result<(), DissectError> {
         let s = usize::from(side);
         let mut buf = std::mem::take(&mut self.bufs[s]);
-        if buf.is_empty() {
+        // Nothing held: parse `data` where it is and keep only what is left
+        // of it; otherwise parse the held bytes followed by `data`.
+        let held = !buf.is_empty();
+        if held {
+            buf.extend_from_slice(data);
+        } else {
             self.starts[s] = Some(ts);
         }
-        buf.extend_from_slice(data);
+        let src: &[u8] = if held { &buf } else { data };
         let mut pos = 0;
-        while pos < buf.len() {
-            let rest = &buf[pos..];
+        while pos < src.len() {
+            let rest = &src[pos..];
             if rest[0] == b'\r' || rest[0] == b'\n' {
                 pos += 1;
                 continue;
@@ -186,7 +269,11 @@ impl Redis {
                 self.on_reply(start, msg, cx);
             }
         }
-        buf.drain(..pos);
+        if held {
+            buf.drain(..pos);
+        } else {
+            buf.extend_from_slice(&data[pos..]);
+        }
         if buf.len() > cx.config.max_buffer {
             cx.bump(Counter::cap_buffer);
             return Err(DissectError::Cap("redis buffer"));
@@ -201,19 +288,29 @@ impl Redis {
             return Err(BAD);
         };
         let max = cx.config.max_redis_command;
-        let mut command = String::new();
-        for a in &args {
+        // The arguments and their separators fit in the message (barring
+        // replaced invalid UTF-8), and only about `max` bytes are kept.
+        let mut command = String::with_capacity(msg.len().min(max.saturating_add(64)));
+        for a in args.as_slice() {
             if command.len() >= max {
                 break;
             }
             if !command.is_empty() {
                 command.push(' ');
             }
-            command.push_str(&String::from_utf8_lossy(a));
+            push_lossy(&mut command, a);
+        }
+        // What `bounded(&command, max)` returns, without a copy.
+        if command.len() > max {
+            let mut end = max;
+            while !command.is_char_boundary(end) {
+                end -= 1;
+            }
+            command.truncate(end);
         }
         let detail = RedisDetail {
             command_type: String::from_utf8_lossy(verb).to_ascii_uppercase(),
-            command: bounded(&command, max),
+            command,
             key: args
                 .get(1)
                 .map(|k| {
@@ -303,6 +400,47 @@ mod tests {
         assert_eq!(value_len(b"|1\r\n+a\r\n:1\r\n+OK\r\n", 0), Ok(Some(17)));
         assert_eq!(value_len(b"*-1\r\n", 0), Ok(Some(5)));
         assert!(value_len(b"?x\r\n", 0).is_err());
+    }
+
+    #[test]
+    fn numbers_and_lines_are_read_as_the_std_parsers_read_them() {
+        for t in [
+            "",
+            "0",
+            "7",
+            "-",
+            "+",
+            "-0",
+            "+12",
+            "--1",
+            "1-",
+            " 1",
+            "1 ",
+            "12a",
+            "٣",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "00012",
+            "99999999999999999999",
+        ] {
+            let want = t.parse::<i64>().ok();
+            assert_eq!(number(t.as_bytes()).ok(), want, "for {t:?}");
+        }
+        for t in [
+            &b""[..],
+            b"\r",
+            b"\n",
+            b"\r\n",
+            b"a\rb\r\n",
+            b"\r\r\n",
+            b"ab",
+            b"a\n\r",
+        ] {
+            let want = t.windows(2).position(|w| w == b"\r\n");
+            assert_eq!(line(t), want, "for {t:?}");
+        }
     }
 
     #[test]
