@@ -12,6 +12,7 @@
 //! cargo bench -p wiremap-relay --bench load -- [--viewers 100] [--probes 4]
 //!     [--rates 1000,2000,4000] [--secs 5] [--warm-secs 1] [--entries 4]
 //!     [--relay-workers 0] [--relay-linger-ms 5] [--only relay|node]
+//!     [--relay-bin PATH]   (another relay build, for A/B runs)
 //! ```
 //!
 //! The Node hub needs npm `ws`; it is installed on first use with
@@ -44,6 +45,7 @@ struct Opts {
     entries: usize,
     relay_workers: usize,
     relay_linger_ms: Option<u64>,
+    relay_bin: Option<PathBuf>,
     only: Option<String>,
 }
 
@@ -58,6 +60,7 @@ fn parse_opts() -> Result<Opts, String> {
         entries: 4,
         relay_workers: 0,
         relay_linger_ms: None,
+        relay_bin: None,
         only: None,
     };
     let mut args = std::env::args().skip(1);
@@ -77,6 +80,7 @@ fn parse_opts() -> Result<Opts, String> {
             "--relay-workers" => o.relay_workers = num(value()?)? as usize,
             "--relay-linger-ms" => o.relay_linger_ms = Some(num(value()?)? as u64),
             "--only" => o.only = Some(value()?),
+            "--relay-bin" => o.relay_bin = Some(PathBuf::from(value()?)),
             "--rates" => {
                 o.rates = value()?
                     .split(',')
@@ -559,7 +563,11 @@ fn ws_version(modules: &Path) -> String {
 fn spawn(server: Server, opts: &Opts, modules: &Path) -> Result<Proc, String> {
     let mut cmd = match server {
         Server::Relay => {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_wiremap-relay"));
+            let bin = opts
+                .relay_bin
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wiremap-relay")));
+            let mut c = Command::new(bin);
             c.args([
                 "--listen",
                 "127.0.0.1:0",

@@ -52,10 +52,12 @@ pub struct Config {
     /// A viewer whose queue stays full this long is disconnected (close 4001), ms.
     #[arg(long, env = "WIREMAP_RELAY_VIEWER_STALL_MS", default_value_t = 10_000)]
     pub viewer_stall_ms: u64,
-    /// After a viewer's queue becomes non-empty, wait this long before
-    /// writing, so the frames of many probes share one socket write: adds at
-    /// most this much latency and saves most of the per-write CPU under load
-    /// (docs/bench/relay.md). 0 = write at once, ms.
+    /// L7 batches arriving within this time of each other are fanned out
+    /// together, as one chunk of frames shared by all viewers, so the
+    /// batches of many probes share one wake-up and one socket write per
+    /// viewer: adds at most this much latency and saves most of the
+    /// per-delivery CPU under load (docs/bench/relay.md). 0 = fan every
+    /// batch out at once, ms.
     #[arg(long, env = "WIREMAP_RELAY_VIEWER_LINGER_MS", default_value_t = 10)]
     pub viewer_linger_ms: u64,
     /// Replay ring of recent L7 batches for new viewers, bytes (0 = off).
@@ -105,6 +107,7 @@ impl Config {
             viewer_stall: Duration::from_millis(self.viewer_stall_ms),
             replay_bytes: self.replay_bytes,
             replay_age: Duration::from_millis(self.replay_age_ms),
+            linger: Duration::from_millis(self.viewer_linger_ms),
             ..HubLimits::default()
         }
     }

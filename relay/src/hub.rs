@@ -4,17 +4,26 @@
 //! or clock. Connection tasks call into it under one lock; it queues frames
 //! per viewer and records which connections must be woken ([`Wake`]), which
 //! the shell then signals.
+//!
+//! L7 batches are not queued one by one: they are appended, framed for the
+//! socket, to one open [`chunk`](crate::chunk) that every viewer then queues
+//! as a whole. The chunk is sealed `linger` after its first batch (the probe
+//! tasks call [`Hub::flush_due`] at [`Hub::flush_deadline`]), when it is full, and before anything else is
+//! queued (a control frame, a snapshot, a viewer joining), so every viewer
+//! still sees frames in arrival order and a late joiner never gets part of
+//! a chunk.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use wiremap_wire::{CaptureFilter, Frame, FrameKind, Hello, RelayNotice};
 
+use crate::chunk::{binary_header, ChunkBuilder};
 use crate::close_reason::CloseWhy;
 use crate::metrics::{Counters, DropWhy, Gauges};
 use crate::replay_ring::ReplayRing;
-use crate::viewer_queue::{Admit, ProbeId, ViewerQueue};
+use crate::viewer_queue::{Admit, ProbeId, Taken, ViewerQueue};
 use crate::HubError;
 
 /// Identifies a viewer connection inside the hub.
@@ -34,8 +43,14 @@ pub struct HubLimits {
     /// Replay ring of recent L7 batches: bytes (0 = off) and age.
     pub replay_bytes: usize,
     pub replay_age: Duration,
-    /// Most frames a viewer task takes per lock.
+    /// Most frames (or chunks) a viewer task takes per lock.
     pub take_batch: usize,
+    /// How long an open chunk of L7 batches waits for company before it is
+    /// fanned out (0: every batch is fanned out at once).
+    pub linger: Duration,
+    /// Payload bytes at which a chunk is sealed early; never more than an
+    /// eighth of the viewer queue, so a chunk always fits an empty queue.
+    pub chunk_bytes: usize,
 }
 
 impl Default for HubLimits {
@@ -49,6 +64,8 @@ impl Default for HubLimits {
             replay_bytes: 0,
             replay_age: Duration::from_secs(10),
             take_batch: 256,
+            linger: Duration::ZERO,
+            chunk_bytes: 64 << 10,
         }
     }
 }
@@ -105,7 +122,9 @@ pub struct Hub {
     wakes: Vec<Wake>,
     relay_version: String,
     /// Reused by [`Hub::viewer_take`] so a take allocates nothing.
-    scratch: Vec<(FrameKind, Bytes)>,
+    scratch: Vec<Taken>,
+    /// L7 batches not yet fanned out.
+    open: ChunkBuilder,
 }
 
 fn encode(frame: &Frame) -> Bytes {
@@ -124,7 +143,9 @@ impl Hub {
     /// A hub with the given limits and the persisted capture filter, if any.
     pub fn new(limits: HubLimits, filter: Option<CaptureFilter>, relay_version: &str) -> Self {
         let replay = ReplayRing::new(limits.replay_bytes, limits.replay_age);
+        let chunk_max = limits.chunk_bytes.min(limits.viewer_queue_bytes / 8);
         Hub {
+            open: ChunkBuilder::new(chunk_max),
             limits,
             probes: BTreeMap::new(),
             viewers: HashMap::new(),
@@ -200,8 +221,56 @@ impl Hub {
         }
     }
 
+    /// When the open chunk must be fanned out, if one is open.
+    pub fn flush_deadline(&self) -> Option<Instant> {
+        self.open.opened_at().map(|t| t + self.limits.linger)
+    }
+
+    /// Fans the open chunk out if its linger time is over at `now`.
+    pub fn flush_due(&mut self, now: Instant) {
+        if self.flush_deadline().is_some_and(|d| d <= now) {
+            self.flush(now);
+        }
+    }
+
+    /// Seals the open chunk, if any, and queues it to every viewer: dropped
+    /// whole for a viewer it does not fit (counted as its batches).
+    pub fn flush(&mut self, now: Instant) {
+        let Some(chunk) = self.open.seal() else {
+            return;
+        };
+        let stall = self.limits.viewer_stall;
+        let mut stalled = Vec::new();
+        for (vid, v) in &mut self.viewers {
+            if v.kicked.is_some() {
+                continue;
+            }
+            match v
+                .queue
+                .push_chunk(chunk.bytes.clone(), chunk.batches, chunk.len, now)
+            {
+                Admit::Queued { was_empty: true } => self.wakes.push(Wake::Viewer(*vid)),
+                Admit::Queued { was_empty: false } | Admit::Coalesced { .. } => {}
+                Admit::Dropped => {
+                    self.counters.dropped_n(
+                        DropWhy::QueueFull,
+                        u64::from(chunk.batches),
+                        chunk.len,
+                    );
+                    if v.queue.stalled(now, stall) {
+                        stalled.push(*vid);
+                    }
+                }
+            }
+        }
+        for vid in stalled {
+            self.kick(vid, CloseWhy::SlowViewer);
+        }
+    }
+
     /// Queues a control frame to every viewer.
     fn broadcast_control(&mut self, frame: &Bytes, kind: FrameKind, now: Instant) {
+        self.flush(now);
         for (id, v) in &mut self.viewers {
             if v.kicked.is_some() {
                 continue;
@@ -269,11 +338,13 @@ impl Hub {
         frame: Bytes,
         now: Instant,
     ) -> Result<(), HubError> {
-        let coalesce = match kind {
-            FrameKind::L7Batch => false,
-            FrameKind::L4Snapshot | FrameKind::Inventory | FrameKind::ProbeStats => true,
+        match kind {
+            FrameKind::L7Batch
+            | FrameKind::L4Snapshot
+            | FrameKind::Inventory
+            | FrameKind::ProbeStats => {}
             other => return Err(HubError::UnexpectedKind(other.name())),
-        };
+        }
         let probe = self
             .probes
             .get_mut(&id)
@@ -282,36 +353,35 @@ impl Hub {
         probe.bytes_in += frame.len() as u64;
         self.counters.frame_in(kind, frame.len());
         match kind {
+            FrameKind::L7Batch => {
+                self.open.push(&frame, now);
+                self.replay.push(now, frame);
+                if self.limits.linger.is_zero() || self.open.is_full() {
+                    self.flush(now);
+                }
+                return Ok(());
+            }
             // copies, so a cached frame does not pin the connection's read buffer
             FrameKind::L4Snapshot => probe.l4 = Some(Bytes::copy_from_slice(&frame)),
             FrameKind::Inventory => probe.inventory = Some(Bytes::copy_from_slice(&frame)),
-            FrameKind::L7Batch => self.replay.push(now, frame.clone()),
             _ => {}
         }
+        // batches that came before this frame go out before it
+        self.flush(now);
         let stall = self.limits.viewer_stall;
         let mut stalled = Vec::new();
         for (vid, v) in &mut self.viewers {
             if v.kicked.is_some() {
                 continue;
             }
-            let admit = if coalesce {
-                v.queue.push_latest(id, kind, frame.clone(), now)
-            } else {
-                v.queue.push_l7(frame.clone(), now)
-            };
-            match admit {
+            match v.queue.push_latest(id, kind, frame.clone(), now) {
                 Admit::Queued { was_empty: true } => self.wakes.push(Wake::Viewer(*vid)),
                 Admit::Queued { was_empty: false } => {}
                 Admit::Coalesced { replaced_bytes } => {
                     self.counters.dropped(DropWhy::Coalesced, replaced_bytes)
                 }
                 Admit::Dropped => {
-                    let why = if coalesce {
-                        DropWhy::HardCap
-                    } else {
-                        DropWhy::QueueFull
-                    };
-                    self.counters.dropped(why, frame.len());
+                    self.counters.dropped(DropWhy::HardCap, frame.len());
                     if v.queue.stalled(now, stall) {
                         stalled.push(*vid);
                     }
@@ -333,6 +403,9 @@ impl Hub {
         if self.viewers.len() >= self.limits.max_viewers {
             return Err(HubError::TooManyViewers(self.limits.max_viewers));
         }
+        // the open chunk holds batches from before the join: it goes to the
+        // others (a replay ring gives them to the newcomer one by one)
+        self.flush(now);
         let id = self.id();
         let mut queue = ViewerQueue::new(
             self.limits.viewer_queue_bytes,
@@ -383,9 +456,11 @@ impl Hub {
         self.viewers.get(&id).and_then(|v| v.kicked)
     }
 
-    /// Hands up to `take_batch` queued frames to the viewer's task (appended
-    /// to `out`), plus a Dropped notice when frames were dropped since the
-    /// last one.
+    /// Hands up to `take_batch` queued frames or chunks to the viewer's task,
+    /// plus a Dropped notice when frames were dropped since the last one.
+    /// What is appended to `out` is the bytes for the socket, in order:
+    /// binary WebSocket frames (a header and the shared payload for a single
+    /// frame, the shared bytes of a chunk).
     pub fn viewer_take(&mut self, id: ViewerId, out: &mut Vec<Bytes>) -> Take {
         let Some(v) = self.viewers.get_mut(&id) else {
             return Take::Close(CloseWhy::Shutdown);
@@ -395,13 +470,27 @@ impl Hub {
         }
         let taken = &mut self.scratch;
         v.queue.take(self.limits.take_batch, taken);
-        for (kind, frame) in taken.drain(..) {
-            self.counters.frame_out(kind, frame.len());
-            out.push(frame);
+        let mut heads = BytesMut::new();
+        for t in taken.drain(..) {
+            match t.chunk {
+                Some(batches) => {
+                    self.counters
+                        .frames_out_n(t.kind, u64::from(batches), t.len);
+                    out.push(t.bytes);
+                }
+                None => {
+                    self.counters.frame_out(t.kind, t.len);
+                    binary_header(&mut heads, t.len);
+                    out.push(heads.split().freeze());
+                    out.push(t.bytes);
+                }
+            }
         }
         if let Some((l7_batches, bytes)) = v.queue.take_drop_notice() {
             let n = notice(RelayNotice::Dropped { l7_batches, bytes });
             self.counters.frame_out(FrameKind::RelayNotice, n.len());
+            binary_header(&mut heads, n.len());
+            out.push(heads.split().freeze());
             out.push(n);
         }
         Take::Frames {
@@ -411,6 +500,7 @@ impl Hub {
 
     /// Queues a fresh Status notice to one viewer.
     pub fn viewer_status(&mut self, id: ViewerId, now: Instant) {
+        self.flush(now);
         let status = self.status();
         if let Some(v) = self.viewers.get_mut(&id) {
             if let Admit::Queued { was_empty: true } =
@@ -448,6 +538,7 @@ impl Hub {
             Ok(f) => f,
             Err(reason) => {
                 self.counters.filters_rejected += 1;
+                self.flush(now);
                 let n = notice(RelayNotice::Rejected {
                     reason: reason.clone(),
                 });
@@ -486,7 +577,7 @@ impl Hub {
         for v in self.viewers.values() {
             g.queue_bytes_sum += v.queue.depth();
             g.queue_bytes_max = g.queue_bytes_max.max(v.queue.depth());
-            g.queue_frames_sum += v.queue.len();
+            g.queue_frames_sum += v.queue.frames();
         }
         g.per_probe = self
             .probes
@@ -536,6 +627,28 @@ mod tests {
         }))
     }
 
+    /// Splits the bytes for a viewer's socket into frame payloads; each must
+    /// be a complete, unmasked binary WebSocket frame.
+    fn payloads(wire: &[u8]) -> Vec<Bytes> {
+        let mut rest = wire;
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            assert_eq!(rest[0], 0x82, "a final binary frame");
+            let (len, at) = match rest[1] {
+                126 => (usize::from(u16::from_be_bytes([rest[2], rest[3]])), 4),
+                127 => (
+                    usize::try_from(u64::from_be_bytes(rest[2..10].try_into().unwrap())).unwrap(),
+                    10,
+                ),
+                n => (usize::from(n), 2),
+            };
+            out.push(Bytes::copy_from_slice(&rest[at..at + len]));
+            rest = &rest[at + len..];
+        }
+        out
+    }
+
+    /// Everything queued for the viewer, as decoded frames.
     fn drain(hub: &mut Hub, id: ViewerId) -> Vec<Frame> {
         let mut out = Vec::new();
         loop {
@@ -545,7 +658,27 @@ mod tests {
                 break;
             }
         }
-        out.iter().map(|b| decode(b).unwrap()).collect()
+        payloads(&out.concat())
+            .iter()
+            .map(|b| decode(b).unwrap())
+            .collect()
+    }
+
+    fn l7_seqs(frames: &[Frame]) -> Vec<u64> {
+        frames
+            .iter()
+            .filter_map(|f| match f {
+                Frame::L7Batch(b) => Some(b.seq),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn lingering(linger_ms: u64) -> HubLimits {
+        HubLimits {
+            linger: Duration::from_millis(linger_ms),
+            ..HubLimits::default()
+        }
     }
 
     fn wakes(hub: &mut Hub) -> Vec<Wake> {
@@ -780,5 +913,196 @@ mod tests {
         assert!(hub
             .probe_frame(999, FrameKind::L7Batch, Bytes::new(), now)
             .is_err());
+    }
+
+    #[test]
+    fn with_a_linger_batches_wait_and_leave_as_one_shared_chunk() {
+        let t0 = Instant::now();
+        let mut hub = Hub::new(lingering(10), None, "test");
+        let a = hub.viewer_join(t0).unwrap();
+        let b = hub.viewer_join(t0).unwrap();
+        let p = hub.probe_join(&hello("n1"), t0).unwrap();
+        drain(&mut hub, a);
+        drain(&mut hub, b);
+        wakes(&mut hub);
+        assert_eq!(hub.flush_deadline(), None);
+        for seq in 0..3 {
+            hub.probe_frame(
+                p,
+                FrameKind::L7Batch,
+                l7("n1", seq),
+                t0 + Duration::from_millis(seq),
+            )
+            .unwrap();
+        }
+        // no viewer woken yet: the shell flushes at the deadline
+        assert!(wakes(&mut hub).is_empty());
+        assert_eq!(hub.flush_deadline(), Some(t0 + Duration::from_millis(10)));
+        assert!(drain(&mut hub, a).is_empty());
+        hub.flush_due(t0 + Duration::from_millis(9));
+        assert!(wakes(&mut hub).is_empty(), "not due yet");
+        hub.flush_due(t0 + Duration::from_millis(10));
+        let mut w = wakes(&mut hub);
+        w.sort_by_key(|w| format!("{w:?}"));
+        assert_eq!(w, vec![Wake::Viewer(a), Wake::Viewer(b)]);
+        assert_eq!(hub.flush_deadline(), None);
+        // each viewer takes the very same bytes: one shared chunk
+        let mut wa = Vec::new();
+        let mut wb = Vec::new();
+        hub.viewer_take(a, &mut wa);
+        hub.viewer_take(b, &mut wb);
+        assert_eq!(wa.len(), 1);
+        assert_eq!(wa[0].as_ptr(), wb[0].as_ptr(), "shared, not copied");
+        let got: Vec<Frame> = payloads(&wa[0])
+            .iter()
+            .map(|b| decode(b).unwrap())
+            .collect();
+        assert_eq!(l7_seqs(&got), vec![0, 1, 2]);
+        assert_eq!(hub.counters().frames_out[FrameKind::L7Batch as usize], 6);
+        assert_eq!(
+            hub.counters().bytes_out[FrameKind::L7Batch as usize],
+            2 * (0..3).map(|s| l7("n1", s).len() as u64).sum::<u64>()
+        );
+    }
+
+    #[test]
+    fn other_frames_and_joins_close_the_chunk_so_order_is_kept() {
+        let t0 = Instant::now();
+        let mut hub = Hub::new(lingering(1000), None, "test");
+        let early = hub.viewer_join(t0).unwrap();
+        let p = hub.probe_join(&hello("n1"), t0).unwrap();
+        drain(&mut hub, early);
+        hub.probe_frame(p, FrameKind::L7Batch, l7("n1", 0), t0)
+            .unwrap();
+        hub.probe_frame(p, FrameKind::L4Snapshot, l4("n1", 1), t0)
+            .unwrap();
+        hub.probe_frame(p, FrameKind::L7Batch, l7("n1", 1), t0)
+            .unwrap();
+        // a late joiner: batch 1 was sent before it joined
+        let late = hub.viewer_join(t0).unwrap();
+        hub.probe_frame(p, FrameKind::L7Batch, l7("n1", 2), t0)
+            .unwrap();
+        hub.probe_leave(p, t0);
+        let got = drain(&mut hub, early);
+        let kinds: Vec<String> = got
+            .iter()
+            .map(|f| match f {
+                Frame::L7Batch(b) => format!("l7 {}", b.seq),
+                Frame::L4Snapshot(s) => format!("l4 {}", s.seq),
+                Frame::RelayNotice(RelayNotice::ProbeDisconnected { .. }) => "gone".into(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(kinds, ["l7 0", "l4 1", "l7 1", "l7 2", "gone"]);
+        let got = drain(&mut hub, late);
+        assert_eq!(
+            l7_seqs(&got),
+            vec![2],
+            "no part of a chunk from before the join"
+        );
+        assert!(matches!(
+            got.last(),
+            Some(Frame::RelayNotice(RelayNotice::ProbeDisconnected { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_full_chunk_leaves_at_once_and_a_dropped_chunk_counts_as_its_batches() {
+        let t0 = Instant::now();
+        let frame_len = l7("n1", 0).len();
+        // queue of 8 batches: chunks are full at one batch (queue / 8) ...
+        let limits = HubLimits {
+            viewer_queue_bytes: frame_len * 8,
+            viewer_hard_bytes: frame_len * 16,
+            ..lingering(1000)
+        };
+        let mut hub = Hub::new(limits, None, "test");
+        let v = hub.viewer_join(t0).unwrap();
+        let p = hub.probe_join(&hello("n1"), t0).unwrap();
+        drain(&mut hub, v);
+        wakes(&mut hub);
+        hub.probe_frame(p, FrameKind::L7Batch, l7("n1", 0), t0)
+            .unwrap();
+        assert_eq!(wakes(&mut hub), vec![Wake::Viewer(v)], "sealed when full");
+        assert_eq!(hub.flush_deadline(), None);
+        drain(&mut hub, v);
+        // ... and with a queue of 80 batches a chunk holds 10
+        let limits = HubLimits {
+            viewer_queue_bytes: frame_len * 80,
+            viewer_hard_bytes: frame_len * 160,
+            viewer_stall: Duration::from_secs(5),
+            ..lingering(1000)
+        };
+        let mut hub = Hub::new(limits, None, "test");
+        let slow = hub.viewer_join(t0).unwrap();
+        let fast = hub.viewer_join(t0).unwrap();
+        let p = hub.probe_join(&hello("n1"), t0).unwrap();
+        drain(&mut hub, slow);
+        drain(&mut hub, fast);
+        let mut fast_seqs = Vec::new();
+        for seq in 0..100 {
+            hub.probe_frame(p, FrameKind::L7Batch, l7("n1", seq), t0)
+                .unwrap();
+            fast_seqs.extend(l7_seqs(&drain(&mut hub, fast)));
+        }
+        assert_eq!(fast_seqs, (0..100).collect::<Vec<_>>());
+        // the slow viewer's queue took 8 chunks of 10; 2 chunks were dropped
+        assert_eq!(hub.counters().drops(DropWhy::QueueFull), 20);
+        let got = drain(&mut hub, slow);
+        assert_eq!(l7_seqs(&got), (0..80).collect::<Vec<_>>());
+        assert!(
+            matches!(
+                got.last(),
+                Some(Frame::RelayNotice(RelayNotice::Dropped { l7_batches: 20, bytes }))
+                    if *bytes == 20 * frame_len as u64
+            ),
+            "{got:?}"
+        );
+        // a chunk refused past the stall limit kicks the viewer
+        for seq in 0..90 {
+            hub.probe_frame(
+                p,
+                FrameKind::L7Batch,
+                l7("n1", seq),
+                t0 + Duration::from_secs(1) + Duration::from_millis(seq * 40),
+            )
+            .unwrap();
+            drain(&mut hub, fast);
+        }
+        assert_eq!(hub.kicked(slow), None);
+        hub.probe_frame(
+            p,
+            FrameKind::L7Batch,
+            l7("n1", 0),
+            t0 + Duration::from_secs(20),
+        )
+        .unwrap();
+        hub.flush(t0 + Duration::from_secs(20));
+        drain(&mut hub, fast);
+        assert_eq!(hub.kicked(slow), Some(CloseWhy::SlowViewer));
+        assert_eq!(hub.kicked(fast), None);
+    }
+
+    #[test]
+    fn replay_with_a_linger_gives_the_newcomer_the_open_chunk_one_by_one() {
+        let t0 = Instant::now();
+        let limits = HubLimits {
+            replay_bytes: 1 << 20,
+            ..lingering(1000)
+        };
+        let mut hub = Hub::new(limits, None, "test");
+        let early = hub.viewer_join(t0).unwrap();
+        let p = hub.probe_join(&hello("n1"), t0).unwrap();
+        drain(&mut hub, early);
+        for seq in 0..4 {
+            hub.probe_frame(p, FrameKind::L7Batch, l7("n1", seq), t0)
+                .unwrap();
+        }
+        let late = hub.viewer_join(t0).unwrap();
+        hub.probe_frame(p, FrameKind::L7Batch, l7("n1", 4), t0)
+            .unwrap();
+        hub.flush(t0);
+        assert_eq!(l7_seqs(&drain(&mut hub, early)), vec![0, 1, 2, 3, 4]);
+        assert_eq!(l7_seqs(&drain(&mut hub, late)), vec![0, 1, 2, 3, 4]);
     }
 }

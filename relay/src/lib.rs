@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod capture_filter;
+pub mod chunk;
 pub mod close_reason;
 pub mod config;
 mod error;

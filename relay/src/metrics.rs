@@ -99,8 +99,19 @@ impl Counters {
         self.bytes_out[kind as usize] += len as u64;
     }
 
+    /// `n` frames of `len` bytes in all (a chunk of L7 batches).
+    pub fn frames_out_n(&mut self, kind: FrameKind, n: u64, len: usize) {
+        self.frames_out[kind as usize] += n;
+        self.bytes_out[kind as usize] += len as u64;
+    }
+
     pub fn dropped(&mut self, why: DropWhy, len: usize) {
-        self.drops[why as usize] += 1;
+        self.dropped_n(why, 1, len);
+    }
+
+    /// `n` frames of `len` bytes in all (a chunk of L7 batches).
+    pub fn dropped_n(&mut self, why: DropWhy, n: u64, len: usize) {
+        self.drops[why as usize] += n;
         self.drop_bytes[why as usize] += len as u64;
     }
 

@@ -5,14 +5,17 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::Instant;
+
+use bytes::Bytes;
 
 use tokio::sync::{watch, Notify};
 use wiremap_wire::Hello;
 
 use crate::auth::AuthLog;
 use crate::config::Config;
-use crate::hub::{Hub, ViewerId, Wake};
+use crate::hub::{Hub, Take, ViewerId, Wake};
 use crate::metrics::{Endpoint, RefuseWhy};
 use crate::viewer_queue::ProbeId;
 use crate::HubError;
@@ -20,16 +23,21 @@ use crate::HubError;
 /// Signals of one viewer task.
 #[derive(Debug, Default)]
 pub struct ViewerSignal {
-    /// Frames are waiting.
-    pub data: Notify,
     /// The viewer must be closed.
     pub kick: Notify,
 }
 
 #[derive(Debug)]
+struct ViewerSlot {
+    signal: Arc<ViewerSignal>,
+    /// The response body waiting for frames ([`AppState::viewer_pull`]).
+    body: Option<Waker>,
+}
+
+#[derive(Debug)]
 struct Core {
     hub: Hub,
-    viewers: HashMap<ViewerId, Arc<ViewerSignal>>,
+    viewers: HashMap<ViewerId, ViewerSlot>,
     probes: HashMap<ProbeId, Arc<Notify>>,
     auth_log: AuthLog,
     wakes: Vec<Wake>,
@@ -74,13 +82,13 @@ impl AppState {
         for w in core.wakes.drain(..) {
             match w {
                 Wake::Viewer(id) => {
-                    if let Some(s) = core.viewers.get(&id) {
-                        s.data.notify_one();
+                    if let Some(w) = core.viewers.get_mut(&id).and_then(|s| s.body.take()) {
+                        w.wake();
                     }
                 }
                 Wake::Kick(id) => {
                     if let Some(s) = core.viewers.get(&id) {
-                        s.kick.notify_one();
+                        s.signal.kick.notify_one();
                     }
                 }
                 Wake::Probe(id) => {
@@ -98,13 +106,42 @@ impl AppState {
         let id = {
             let mut core = self.lock();
             let id = core.hub.viewer_join(Instant::now())?;
-            core.viewers.insert(id, signal.clone());
+            core.viewers.insert(
+                id,
+                ViewerSlot {
+                    signal: signal.clone(),
+                    body: None,
+                },
+            );
             id
         };
-        // deliver the join's own wake-up now that the signal is registered
+        // deliver the join's other wake-ups (its own frames are pulled by
+        // the body's first poll)
         self.with_hub(|_| ());
-        signal.data.notify_one();
         Ok((id, signal))
+    }
+
+    /// Called by a viewer's response body: appends the viewer's queued
+    /// frames, as bytes for the socket, to `out`. When there were none,
+    /// `waker` is woken once some are queued. `false` when the viewer is
+    /// gone or kicked: nothing more will come.
+    pub fn viewer_pull(&self, id: ViewerId, out: &mut Vec<Bytes>, waker: &Waker) -> bool {
+        let mut core = self.lock();
+        let core = &mut *core;
+        match core.hub.viewer_take(id, out) {
+            Take::Close(_) => false,
+            Take::Frames { .. } => {
+                if out.is_empty() {
+                    if let Some(slot) = core.viewers.get_mut(&id) {
+                        match &slot.body {
+                            Some(w) if w.will_wake(waker) => {}
+                            _ => slot.body = Some(waker.clone()),
+                        }
+                    }
+                }
+                true
+            }
+        }
     }
 
     pub fn viewer_leave(&self, id: ViewerId) {

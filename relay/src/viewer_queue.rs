@@ -5,6 +5,11 @@
 //! L4 snapshots, inventories and probe stats are coalesced per probe (a newer
 //! one replaces the queued one); other control frames may use a little
 //! headroom above the cap (`hard_cap`) and are dropped above it.
+//!
+//! L7 batches usually arrive as one shared chunk of several batches, already
+//! encoded as WebSocket frames ([`ViewerQueue::push_chunk`]): the chunk is
+//! queued or dropped whole, and a dropped chunk counts as all its batches.
+//! Sizes and caps are payload bytes (WebSocket headers are not counted).
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -20,6 +25,23 @@ struct Queued {
     frame: Bytes,
     kind: FrameKind,
     seq: u64,
+    /// Payload bytes (for a chunk: of all its batches).
+    len: usize,
+    /// `None`: one frame's payload, still to be framed for the socket;
+    /// `Some(n)`: a chunk of `n` L7 batches already framed.
+    chunk: Option<u32>,
+}
+
+/// A frame or chunk handed to the connection task by [`ViewerQueue::take`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    pub kind: FrameKind,
+    /// One frame's payload, or a chunk of complete WebSocket frames.
+    pub bytes: Bytes,
+    /// Payload bytes.
+    pub len: usize,
+    /// `None` for a single frame, `Some(batches)` for a pre-framed chunk.
+    pub chunk: Option<u32>,
 }
 
 /// What happened to a pushed frame.
@@ -42,6 +64,8 @@ pub struct ViewerQueue {
     /// Coalescible frames in the queue: (probe, kind, seq).
     slots: Vec<(ProbeId, FrameKind, u64)>,
     queued_bytes: usize,
+    /// Frames waiting (a chunk counts as its batches).
+    queued_frames: usize,
     /// Bytes of the last batch handed to the connection task.
     inflight_bytes: usize,
     cap: usize,
@@ -63,6 +87,7 @@ impl ViewerQueue {
             next_seq: 0,
             slots: Vec::new(),
             queued_bytes: 0,
+            queued_frames: 0,
             inflight_bytes: 0,
             cap,
             hard_cap: hard_cap.max(cap),
@@ -78,9 +103,14 @@ impl ViewerQueue {
         self.queued_bytes + self.inflight_bytes
     }
 
-    /// Frames waiting in the queue.
+    /// Items waiting in the queue (a chunk is one item).
     pub fn len(&self) -> usize {
         self.items.len()
+    }
+
+    /// Frames waiting, counting each batch of a chunk.
+    pub fn frames(&self) -> usize {
+        self.queued_frames
     }
 
     pub fn is_empty(&self) -> bool {
@@ -114,10 +144,28 @@ impl ViewerQueue {
     }
 
     fn append(&mut self, frame: Bytes, kind: FrameKind) -> u64 {
+        let len = frame.len();
+        self.append_item(frame, kind, len, None)
+    }
+
+    fn append_item(
+        &mut self,
+        frame: Bytes,
+        kind: FrameKind,
+        len: usize,
+        chunk: Option<u32>,
+    ) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.queued_bytes += frame.len();
-        self.items.push_back(Queued { frame, kind, seq });
+        self.queued_bytes += len;
+        self.queued_frames += chunk.map_or(1, |n| n as usize);
+        self.items.push_back(Queued {
+            frame,
+            kind,
+            seq,
+            len,
+            chunk,
+        });
         seq
     }
 
@@ -137,6 +185,21 @@ impl ViewerQueue {
         }
         let was_empty = self.items.is_empty();
         self.append(frame, FrameKind::L7Batch);
+        Admit::Queued { was_empty }
+    }
+
+    /// Queues a chunk of `batches` L7 batches (`len` payload bytes) already
+    /// framed for the socket, or drops it whole (counted as its batches) when
+    /// it does not fit.
+    pub fn push_chunk(&mut self, chunk: Bytes, batches: u32, len: usize, now: Instant) -> Admit {
+        if self.depth() + len > self.cap {
+            self.dropped_l7 += u64::from(batches);
+            self.dropped_bytes += len as u64;
+            self.refuse(now);
+            return Admit::Dropped;
+        }
+        let was_empty = self.items.is_empty();
+        self.append_item(chunk, FrameKind::L7Batch, len, Some(batches));
         Admit::Queued { was_empty }
     }
 
@@ -162,8 +225,9 @@ impl ViewerQueue {
                 .and_then(|i| usize::try_from(i).ok())
                 .and_then(|i| self.items.get_mut(i))
             {
-                let replaced_bytes = item.frame.len();
+                let replaced_bytes = item.len;
                 self.queued_bytes = self.queued_bytes - replaced_bytes + frame.len();
+                item.len = frame.len();
                 item.frame = frame;
                 return Admit::Coalesced { replaced_bytes };
             }
@@ -190,20 +254,27 @@ impl ViewerQueue {
         Admit::Queued { was_empty }
     }
 
-    /// Moves up to `max` frames from the front into `out`; they count as in
-    /// flight until the next take. Taking is progress: it ends a stall.
-    pub fn take(&mut self, max: usize, out: &mut Vec<(FrameKind, Bytes)>) {
+    /// Moves up to `max` frames or chunks from the front into `out`; they
+    /// count as in flight until the next take. Taking is progress: it ends a
+    /// stall.
+    pub fn take(&mut self, max: usize, out: &mut Vec<Taken>) {
         let mut taken = 0usize;
         for _ in 0..max {
             let Some(item) = self.items.pop_front() else {
                 break;
             };
-            self.queued_bytes -= item.frame.len();
+            self.queued_bytes -= item.len;
+            self.queued_frames -= item.chunk.map_or(1, |n| n as usize);
             if !self.slots.is_empty() {
                 self.slots.retain(|(_, _, seq)| *seq != item.seq);
             }
-            taken += item.frame.len();
-            out.push((item.kind, item.frame));
+            taken += item.len;
+            out.push(Taken {
+                kind: item.kind,
+                bytes: item.frame,
+                len: item.len,
+                chunk: item.chunk,
+            });
         }
         self.inflight_bytes = taken;
         self.full_since = None;
@@ -214,6 +285,7 @@ impl ViewerQueue {
         self.items.clear();
         self.slots.clear();
         self.queued_bytes = 0;
+        self.queued_frames = 0;
         self.inflight_bytes = 0;
     }
 }
@@ -232,7 +304,7 @@ mod tests {
     fn take_all(q: &mut ViewerQueue) -> Vec<(FrameKind, Bytes)> {
         let mut out = Vec::new();
         q.take(usize::MAX, &mut out);
-        out
+        out.into_iter().map(|t| (t.kind, t.bytes)).collect()
     }
 
     #[test]
@@ -333,7 +405,7 @@ mod tests {
         );
         out.clear();
         q.take(10, &mut out);
-        let tags: Vec<u8> = out.iter().map(|(_, b)| b[5]).collect();
+        let tags: Vec<u8> = out.iter().map(|t| t.bytes[5]).collect();
         assert_eq!(tags, vec![2, 51]);
     }
 
@@ -384,5 +456,37 @@ mod tests {
         assert!(q.stalled(t0 + Duration::from_secs(6), timeout));
         take_all(&mut q);
         assert!(!q.stalled(t0 + Duration::from_secs(60), timeout));
+    }
+
+    #[test]
+    fn a_chunk_is_queued_or_dropped_whole_and_counts_as_its_batches() {
+        let now = Instant::now();
+        let mut q = ViewerQueue::new(1000, 2000);
+        let chunk = Bytes::from(vec![0u8; 612]);
+        // 3 batches of 200 payload bytes (framed: 3 * 204)
+        assert_eq!(
+            q.push_chunk(chunk.clone(), 3, 600, now),
+            Admit::Queued { was_empty: true }
+        );
+        assert_eq!(q.depth(), 600, "caps count payload bytes");
+        assert_eq!((q.len(), q.frames()), (1, 3));
+        assert_eq!(q.push_chunk(chunk.clone(), 3, 600, now), Admit::Dropped);
+        assert_eq!(q.dropped(), (3, 600));
+        q.push_l7(frame(FrameKind::L7Batch, 300, 1), now);
+        let mut out = Vec::new();
+        q.take(usize::MAX, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].chunk, Some(3));
+        assert_eq!(out[0].len, 600);
+        assert_eq!(out[0].bytes, chunk);
+        assert_eq!((out[1].chunk, out[1].len), (None, 300));
+        // in flight until the next take
+        assert_eq!(q.push_chunk(chunk.clone(), 3, 600, now), Admit::Dropped);
+        assert_eq!(q.take_drop_notice(), Some((6, 1200)));
+        q.take(usize::MAX, &mut out);
+        assert!(matches!(
+            q.push_chunk(chunk, 3, 600, now),
+            Admit::Queued { was_empty: true }
+        ));
     }
 }

@@ -135,10 +135,20 @@ async fn run(
     let mut tick = tokio::time::interval(Duration::from_millis(cfg.heartbeat_ms.max(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
+    // The open chunk of L7 batches (see hub.rs) is fanned out at its
+    // deadline by a probe task: every probe that added to it keeps a timer
+    // for it on its own worker thread (the first to fire flushes it).
+    let mut flush_at: Option<Instant> = None;
+    let flush_timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(flush_timer);
     let why: Option<CloseWhy> = loop {
         tokio::select! {
             biased;
             () = shutdown_requested(&mut shutdown) => break Some(CloseWhy::Shutdown),
+            () = &mut flush_timer, if flush_at.is_some() => {
+                flush_at = None;
+                state.with_hub(|h| h.flush_due(Instant::now()));
+            }
             msg = stream.recv() => {
                 last_seen = Instant::now();
                 match msg {
@@ -151,8 +161,17 @@ async fn run(
                             break Some(CloseWhy::Protocol);
                         };
                         let now = Instant::now();
-                        if state.with_hub(|h| h.probe_frame(id, header.kind, frame, now)).is_err() {
+                        let Ok(deadline) = state.with_hub(|h| {
+                            h.probe_frame(id, header.kind, frame, now)
+                                .map(|()| h.flush_deadline())
+                        }) else {
                             break Some(CloseWhy::Protocol);
+                        };
+                        if deadline.is_some() && deadline != flush_at {
+                            flush_at = deadline;
+                            if let Some(at) = deadline {
+                                flush_timer.as_mut().reset(at.into());
+                            }
                         }
                     }
                     Some(Ok(AggregatedMessage::Text(_))) => break Some(CloseWhy::NotBinary),

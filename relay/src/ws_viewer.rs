@@ -1,4 +1,7 @@
 //! The `/ws` endpoint: one task per browser tab (I/O shell over the hub).
+//! The task reads what the tab sends, pings it and closes it; the frames
+//! for the tab are pulled from the hub by the response body itself
+//! ([`ws_wire::ViewerBody`]).
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -10,11 +13,11 @@ use wiremap_wire::{FrameKind, Header};
 
 use crate::auth;
 use crate::close_reason::CloseWhy;
-use crate::hub::{Take, ViewerId};
+use crate::hub::ViewerId;
 use crate::metrics::{Endpoint, RefuseWhy};
 use crate::state::{AppState, ViewerSignal};
 use crate::ws_session::{shutdown_requested, unless};
-use crate::ws_wire::{self, FrameReader, FrameWriter, Inbound};
+use crate::ws_wire::{self, FrameReader, FrameWriter, HubSource, Inbound};
 
 type Reader = FrameReader<web::Payload>;
 
@@ -44,7 +47,10 @@ pub async fn handler(
             return Ok(HttpResponse::ServiceUnavailable().body(format!("{e}\n")));
         }
     };
-    let (writer, out) = ws_wire::channel();
+    let (writer, out) = ws_wire::channel(HubSource {
+        state: state.clone().into_inner(),
+        id,
+    });
     let reader = FrameReader::new(body, state.config.max_frame_bytes);
     tracing::debug!(viewer = id, ?source, "viewer connected");
     actix_web::rt::spawn(run(state.into_inner(), id, signal, writer, reader));
@@ -64,9 +70,6 @@ async fn run(
     let mut tick = tokio::time::interval(Duration::from_millis(cfg.heartbeat_ms.max(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
-    let mut batch = Vec::new();
-    let linger = Duration::from_millis(cfg.viewer_linger_ms);
-    let mut backlog = false;
 
     let why: Option<CloseWhy> = loop {
         tokio::select! {
@@ -112,34 +115,6 @@ async fn run(
                     Some(Err(ProtocolError::Overflow)) => break Some(CloseWhy::TooBig),
                     Some(Err(ProtocolError::Io(_))) => break None,
                     Some(Err(_)) => break Some(CloseWhy::Protocol),
-                }
-            }
-            () = signal.data.notified() => {
-                // Let a fresh fill gather company: frames taken together
-                // leave in one socket write. A backlog is sent at once.
-                if !backlog && !linger.is_zero() {
-                    tokio::time::sleep(linger).await;
-                }
-                backlog = match state.with_hub(|h| h.viewer_take(id, &mut batch)) {
-                    Take::Close(why) => break Some(why),
-                    Take::Frames { more } => more,
-                };
-                let send_all = writer.binary_all(&mut batch);
-                let stop = async {
-                    tokio::select! {
-                        () = shutdown_requested(&mut shutdown) => CloseWhy::Shutdown,
-                        () = signal.kick.notified() => state.with_hub(|h| h.kicked(id)).unwrap_or(CloseWhy::SlowViewer),
-                    }
-                };
-                let sent = unless(send_all, stop).await;
-                batch.clear();
-                match sent {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_closed)) => break None,
-                    Err(why) => break Some(why),
-                }
-                if backlog {
-                    signal.data.notify_one();
                 }
             }
             _ = tick.tick() => {

@@ -1,37 +1,73 @@
-//! The viewer end of a WebSocket without a per-message channel: the viewer
-//! task encodes everything it takes from the hub into one buffer of
-//! complete frames and hands that buffer to the response body in one piece,
-//! so a take of many frames costs one channel hand-over, one allocation of
-//! the right size and one socket write, not one of each per frame
-//! (docs/bench/relay.md). Incoming frames are decoded from the request
-//! payload with actix-http's codec; fragmented messages are reassembled up
-//! to a size limit.
+//! The viewer end of a WebSocket without a per-message channel: the
+//! response body pulls the viewer's frames straight from the hub when
+//! actix-http has room in its write buffer (already framed for the socket,
+//! see [`crate::hub::Hub::viewer_take`]; L7 batches as chunks shared by all
+//! viewers), so a delivery costs no task of its own, no channel hand-over
+//! and no copy before the write buffer (docs/bench/relay.md). The viewer
+//! task only sends its few control frames (ping, pong, close) through a
+//! small channel. Incoming frames are decoded from the request payload with
+//! actix-http's codec; fragmented messages are reassembled up to a size
+//! limit.
 
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use actix_codec::Decoder;
 use actix_http::ws::{CloseReason, Codec, Frame, Item, OpCode, Parser, ProtocolError};
 use actix_web::body::{BodySize, MessageBody};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-/// Takes waiting for the socket at most: the body is polled only while
-/// actix-http's write buffer has room, so a viewer that does not read
-/// stops the writer here and its hub queue fills (and is accounted) instead.
-const CHUNKS_IN_FLIGHT: usize = 2;
+/// Control frames waiting for the socket at most (the body is polled only
+/// while actix-http's write buffer has room, so a viewer that does not read
+/// stops its pings here).
+const CONTROL_IN_FLIGHT: usize = 2;
 
-/// The response body: buffers of encoded frames, in order; ends when the
-/// writer is dropped or after a close frame.
-#[derive(Debug)]
-pub struct ViewerBody {
-    rx: mpsc::Receiver<Vec<Bytes>>,
-    pending: std::vec::IntoIter<Bytes>,
+/// Where the body gets the viewer's frames from.
+pub trait Source {
+    /// Appends bytes for the socket (complete frames) to `out`. When it
+    /// appends nothing, `waker` is woken once there is more. `false` when
+    /// nothing more will ever come (the viewer left or was kicked).
+    fn pull(&mut self, out: &mut Vec<Bytes>, waker: &Waker) -> bool;
 }
 
-impl MessageBody for ViewerBody {
+/// A viewer's frames in the hub.
+#[derive(Debug)]
+pub struct HubSource {
+    pub state: std::sync::Arc<crate::state::AppState>,
+    pub id: crate::hub::ViewerId,
+}
+
+impl Source for HubSource {
+    fn pull(&mut self, out: &mut Vec<Bytes>, waker: &Waker) -> bool {
+        self.state.viewer_pull(self.id, out, waker)
+    }
+}
+
+#[derive(Debug)]
+enum Control {
+    Frame(Bytes),
+    /// A close frame: the body ends after it.
+    Close(Bytes),
+}
+
+/// The response body: control frames first, then the source's frames, in
+/// order; ends when the writer is dropped or after a close frame.
+#[derive(Debug)]
+pub struct ViewerBody<S> {
+    source: S,
+    /// Still pulling from the source.
+    open: bool,
+    control: mpsc::Receiver<Control>,
+    pending: std::vec::IntoIter<Bytes>,
+    /// Reused for each pull.
+    scratch: Vec<Bytes>,
+    closing: bool,
+}
+
+impl<S: Source + Unpin> MessageBody for ViewerBody<S> {
     type Error = std::convert::Infallible;
 
     fn size(&self) -> BodySize {
@@ -47,11 +83,28 @@ impl MessageBody for ViewerBody {
             if let Some(b) = this.pending.next() {
                 return Poll::Ready(Some(Ok(b)));
             }
-            match this.rx.poll_recv(cx) {
-                Poll::Ready(Some(parts)) => this.pending = parts.into_iter(),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
+            if this.closing {
+                return Poll::Ready(None);
             }
+            match this.control.poll_recv(cx) {
+                Poll::Ready(Some(Control::Frame(b))) => return Poll::Ready(Some(Ok(b))),
+                Poll::Ready(Some(Control::Close(b))) => {
+                    this.closing = true;
+                    return Poll::Ready(Some(Ok(b)));
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => {}
+            }
+            if !this.open {
+                return Poll::Pending;
+            }
+            this.open = this.source.pull(&mut this.scratch, cx.waker());
+            if this.scratch.is_empty() {
+                return Poll::Pending;
+            }
+            let taken = std::mem::take(&mut this.scratch);
+            // the emptied vector comes back as `pending` runs out
+            this.pending = taken.into_iter();
         }
     }
 }
@@ -60,97 +113,54 @@ impl MessageBody for ViewerBody {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closed;
 
-/// Encodes server frames (unmasked) and hands them to the body.
+/// Encodes the viewer task's control frames (unmasked) for the body.
 #[derive(Debug)]
 pub struct FrameWriter {
-    tx: mpsc::Sender<Vec<Bytes>>,
+    tx: mpsc::Sender<Control>,
     buf: BytesMut,
 }
 
-/// A writer and the body it feeds.
-pub fn channel() -> (FrameWriter, ViewerBody) {
-    let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+/// A writer and the body it feeds, which pulls everything else from `source`.
+pub fn channel<S: Source>(source: S) -> (FrameWriter, ViewerBody<S>) {
+    let (tx, rx) = mpsc::channel(CONTROL_IN_FLIGHT);
     (
         FrameWriter {
             tx,
             buf: BytesMut::new(),
         },
         ViewerBody {
-            rx,
+            source,
+            open: true,
+            control: rx,
             pending: Vec::new().into_iter(),
+            scratch: Vec::new(),
+            closing: false,
         },
     )
 }
 
-/// Appends the header of an unfragmented, unmasked binary frame carrying
-/// `len` bytes (RFC 6455 section 5.2).
-fn binary_header(dst: &mut BytesMut, len: usize) {
-    const FIN_BINARY: u8 = 0x80 | 0x2;
-    if len < 126 {
-        dst.put_slice(&[FIN_BINARY, len as u8]);
-    } else if let Ok(len) = u16::try_from(len) {
-        dst.put_slice(&[FIN_BINARY, 126]);
-        dst.put_u16(len);
-    } else {
-        dst.put_slice(&[FIN_BINARY, 127]);
-        dst.put_u64(len as u64);
-    }
-}
-
 impl FrameWriter {
-    /// Sends every frame in `frames` (emptying it) as a binary message, in
-    /// one hand-over. Payloads are not copied here: the body yields each
-    /// header and each shared payload in turn.
-    pub async fn binary_all(&mut self, frames: &mut Vec<Bytes>) -> Result<(), Closed> {
-        let mut heads = BytesMut::with_capacity(frames.len() * 4);
-        for f in frames.iter() {
-            binary_header(&mut heads, f.len());
-        }
-        let mut heads = heads.freeze();
-        let mut parts = Vec::with_capacity(frames.len() * 2);
-        for f in frames.drain(..) {
-            parts.push(heads.split_to(header_len(f.len())));
-            parts.push(f);
-        }
-        self.send(parts).await
-    }
-
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Closed> {
         Parser::write_message(&mut self.buf, payload, OpCode::Ping, true, false);
-        self.flush().await
+        let b = self.buf.split().freeze();
+        self.send(Control::Frame(b)).await
     }
 
     pub async fn pong(&mut self, payload: &[u8]) -> Result<(), Closed> {
         Parser::write_message(&mut self.buf, payload, OpCode::Pong, true, false);
-        self.flush().await
+        let b = self.buf.split().freeze();
+        self.send(Control::Frame(b)).await
     }
 
     /// Sends a close frame; the body ends after it.
     pub async fn close(mut self, reason: Option<CloseReason>) -> Result<(), Closed> {
         Parser::write_close(&mut self.buf, reason, false);
-        self.flush().await
-        // dropping `self` ends the body once the frame is written
+        let b = self.buf.split().freeze();
+        self.send(Control::Close(b)).await
     }
 
-    async fn flush(&mut self) -> Result<(), Closed> {
-        let chunk = self.buf.split().freeze();
-        self.send(vec![chunk]).await
-    }
-
-    async fn send(&mut self, parts: Vec<Bytes>) -> Result<(), Closed> {
-        if parts.is_empty() {
-            return Ok(());
-        }
-        self.tx.send(parts).await.map_err(|_| Closed)
-    }
-}
-
-/// Bytes of a server frame header for a payload of `len` bytes.
-fn header_len(len: usize) -> usize {
-    match len {
-        0..=125 => 2,
-        126..=65_535 => 4,
-        _ => 10,
+    async fn send(&mut self, c: Control) -> Result<(), Closed> {
+        self.tx.send(c).await.map_err(|_| Closed)
     }
 }
 
@@ -279,6 +289,8 @@ where
 mod tests {
     use super::*;
 
+    use crate::chunk::{binary_header, header_len};
+
     #[test]
     fn headers_match_the_codec_at_every_length_class() {
         for len in [0usize, 1, 125, 126, 127, 65_535, 65_536, 70_000] {
@@ -291,8 +303,43 @@ mod tests {
         }
     }
 
-    /// Everything the body yields, concatenated: the bytes on the socket.
-    async fn drain(body: &mut ViewerBody) -> Option<Vec<u8>> {
+    /// A source fed by the test: each pull hands over everything queued.
+    #[derive(Debug, Default, Clone)]
+    struct Fake(std::sync::Arc<std::sync::Mutex<FakeState>>);
+
+    #[derive(Debug, Default)]
+    struct FakeState {
+        queued: Vec<Bytes>,
+        waker: Option<Waker>,
+        gone: bool,
+        pulls: usize,
+    }
+
+    impl Fake {
+        fn queue(&self, b: Bytes) {
+            let mut s = self.0.lock().unwrap();
+            s.queued.push(b);
+            if let Some(w) = s.waker.take() {
+                w.wake();
+            }
+        }
+    }
+
+    impl Source for Fake {
+        fn pull(&mut self, out: &mut Vec<Bytes>, waker: &Waker) -> bool {
+            let mut s = self.0.lock().unwrap();
+            s.pulls += 1;
+            out.append(&mut s.queued);
+            if out.is_empty() {
+                s.waker = Some(waker.clone());
+            }
+            !s.gone
+        }
+    }
+
+    /// Everything the body yields until it would wait, concatenated: the
+    /// bytes on the socket; `None` when it has ended with nothing.
+    async fn drain(body: &mut ViewerBody<Fake>) -> Option<Vec<u8>> {
         let mut out = Vec::new();
         let mut body = Pin::new(body);
         let mut ended = false;
@@ -312,15 +359,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_take_is_one_hand_over_of_complete_frames_and_close_ends_the_body() {
-        let (mut w, mut body) = channel();
-        let mut frames = vec![
-            Bytes::from_static(b"abc"),
-            Bytes::from(vec![1u8; 300]),
-            Bytes::from(vec![2u8; 70_000]),
-        ];
-        w.binary_all(&mut frames).await.unwrap();
-        assert!(frames.is_empty());
+    async fn the_body_pulls_queued_frames_control_frames_go_first_and_close_ends_it() {
+        let fake = Fake::default();
+        let (mut w, mut body) = channel(fake.clone());
+        // a single frame (header, payload) and a chunk of two frames
+        let mut chunk = crate::chunk::ChunkBuilder::new(1 << 20);
+        chunk.push(&[1u8; 300], std::time::Instant::now());
+        chunk.push(&[2u8; 70_000], std::time::Instant::now());
+        fake.queue(Bytes::from_static(&[0x82, 3]));
+        fake.queue(Bytes::from_static(b"abc"));
+        fake.queue(chunk.seal().unwrap().bytes);
         let wire = drain(&mut body).await.unwrap();
         assert_eq!(wire.len(), 2 + 3 + 4 + 300 + 10 + 70_000);
         let mut client = Codec::new().client_mode().max_size(1 << 20);
@@ -332,18 +380,55 @@ mod tests {
             );
         }
         assert!(buf.is_empty());
+        // nothing queued: the body waits, and a queued frame wakes it
+        let waiting = tokio::spawn(async move {
+            let wire = drain(&mut body).await.unwrap();
+            (wire, body)
+        });
+        tokio::task::yield_now().await;
+        fake.queue(Bytes::from_static(&[0x82, 1, 9]));
+        let (wire, mut body) = waiting.await.unwrap();
+        assert_eq!(wire, vec![0x82, 1, 9]);
+        // a ping queued with data goes first
         w.ping(b"hb").await.unwrap();
+        fake.queue(Bytes::from_static(&[0x82, 1, 8]));
         let wire = drain(&mut body).await.unwrap();
         let mut buf = BytesMut::from(&wire[..]);
         assert_eq!(
             client.decode(&mut buf).unwrap(),
             Some(Frame::Ping(Bytes::from_static(b"hb")))
         );
+        assert_eq!(
+            client.decode(&mut buf).unwrap(),
+            Some(Frame::Binary(Bytes::from_static(&[8])))
+        );
+        // after a close frame nothing more is pulled and the body ends
+        fake.queue(Bytes::from_static(&[0x82, 1, 7]));
         w.close(None).await.unwrap();
+        let pulls = fake.0.lock().unwrap().pulls;
         let wire = drain(&mut body).await.unwrap();
         let mut buf = BytesMut::from(&wire[..]);
         assert_eq!(client.decode(&mut buf).unwrap(), Some(Frame::Close(None)));
+        assert!(buf.is_empty());
         assert_eq!(drain(&mut body).await, None, "the body ends after close");
+        assert_eq!(fake.0.lock().unwrap().pulls, pulls);
+    }
+
+    #[tokio::test]
+    async fn a_gone_source_stops_pulls_and_a_dropped_writer_ends_the_body() {
+        let fake = Fake::default();
+        let (w, mut body) = channel(fake.clone());
+        fake.0.lock().unwrap().gone = true;
+        fake.queue(Bytes::from_static(&[0x82, 1, 1]));
+        assert_eq!(drain(&mut body).await, Some(vec![0x82, 1, 1]));
+        let pulls = fake.0.lock().unwrap().pulls;
+        fake.queue(Bytes::from_static(&[0x82, 1, 2]));
+        let mut b = Pin::new(&mut body);
+        let polled = std::future::poll_fn(|cx| Poll::Ready(b.as_mut().poll_next(cx))).await;
+        assert!(polled.is_pending(), "waits for the viewer task's close");
+        assert_eq!(fake.0.lock().unwrap().pulls, pulls, "no pull after the end");
+        drop(w);
+        assert_eq!(drain(&mut body).await, None);
     }
 
     fn client_frame(op: OpCode, fin: bool, payload: &[u8]) -> Bytes {
