@@ -1,7 +1,9 @@
 //! Browser benchmark of the web app's hot paths, in headless Chromium:
-//! frame time for pan/zoom at 1k and 10k nodes (50k edges) with both
-//! renderers (batched Canvas 2D, and WebGL2 with its Canvas 2D label layer),
-//! interactive pan/zoom through the Canvas 2D scene cache (the per-frame
+//! frame time for pan/zoom at 1k and 10k nodes (50k edges) with the three
+//! renderers (batched Canvas 2D, WebGL2 with its Canvas 2D label layer, and
+//! shapes rasterised in WASM put as one image with Canvas 2D labels),
+//! interactive pan/zoom through the scene cache with Canvas 2D and with
+//! the raster renderer (the per-frame
 //! path of the app: cached picture moved, labels fresh, repaint in slices),
 //! ingest throughput (decode + KFL2 filter + aggregate), and the time from
 //! a display-filter change to the redrawn map with 300,000 stored entries.
@@ -20,7 +22,8 @@ use wasm_bindgen_test::*;
 use wiremap_model::{aggregate_l7, Grouping, ViewSettings};
 use wiremap_web::camera::Camera;
 use wiremap_web::feed::Feed;
-use wiremap_web::render::{draw, paint, paint_labels, Frame, LIGHT};
+use wiremap_web::raster::paint_scene;
+use wiremap_web::render::{draw, paint, paint_labels, Frame, RasterCanvas, LIGHT};
 use wiremap_web::render_gl::GlRenderer;
 use wiremap_web::scene::Scene;
 use wiremap_web::scene_cache::SceneCache;
@@ -191,11 +194,12 @@ fn frame_bench(nodes: u32, edges: usize) {
     // WebGL2: its own canvas plus a Canvas 2D label layer, as in the app.
     let mut gl = GlRenderer::new(&gl_canvas()).expect("WebGL2 (see web/webdriver.json)");
     let labels = canvas();
+    let mut raster = RasterCanvas::default();
     let base = s.camera;
-    // Pan and zoom: a frame per camera, fit view and 2.5x zoomed in; both
-    // renderers on the same graph and cameras.
+    // Pan and zoom: a frame per camera, fit view and 2.5x zoomed in; the
+    // three renderers on the same graph and cameras.
     for (name, zoom) in [("fit", 1.0), ("zoomed", 2.5)] {
-        for renderer in [Renderer::Canvas2d, Renderer::WebGl2] {
+        for renderer in [Renderer::Canvas2d, Renderer::WebGl2, Renderer::Raster] {
             let mut times = Vec::new();
             let mut shown = (0, 0, 0);
             for f in 0..FRAMES {
@@ -226,6 +230,10 @@ fn frame_bench(nodes: u32, edges: usize) {
                         let _ = gl.read_pixel(0.0, 0.0, 1.0);
                         let _ = labels.get_image_data(0.0, 0.0, 1.0, 1.0);
                     }
+                    Renderer::Raster => {
+                        raster.paint(&ctx, &frame, &scene);
+                        let _ = ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
+                    }
                 }
                 times.push(now_ms() - t);
                 shown = (
@@ -254,7 +262,62 @@ fn frame_bench(nodes: u32, edges: usize) {
                 layout_tick
             );
         }
+        raster_parts(&s, &positions, camera(base, zoom, 0), name, &mut raster);
     }
+}
+
+/// Where the raster renderer's frame goes (mean of `FRAMES` runs each):
+/// scene build, rasterising, the `putImageData` of the visible canvas, and
+/// the other way to show the pixels (put on an offscreen canvas, then
+/// `drawImage`), each forced to complete by a one-pixel read.
+fn raster_parts(
+    s: &Session,
+    positions: &[wiremap_web::geometry::Point],
+    cam: Camera,
+    name: &str,
+    rc: &mut RasterCanvas,
+) {
+    let ctx = canvas();
+    let off = canvas();
+    let frame = view_frame(s, positions, &cam);
+    let mut t = [0.0f64; 5];
+    for _ in 0..FRAMES {
+        let t0 = now_ms();
+        let scene = Scene::build(&frame);
+        let t1 = now_ms();
+        rc.pixmap.resize(W as usize, H as usize);
+        paint_scene(&mut rc.pixmap, &scene, &LIGHT, 1.0);
+        let t2 = now_ms();
+        let _ = rc.put(&ctx);
+        let _ = ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
+        let t3 = now_ms();
+        let _ = rc.put(&off);
+        if let Some(c) = off.canvas() {
+            let _ = ctx.draw_image_with_html_canvas_element(&c, 0.0, 0.0);
+        }
+        let _ = ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
+        let t4 = now_ms();
+        wiremap_web::render::paint_labels_over(&ctx, &frame, &scene);
+        let _ = ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
+        let t5 = now_ms();
+        for (acc, d) in t
+            .iter_mut()
+            .zip([t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4])
+        {
+            *acc += d / f64::from(FRAMES);
+        }
+    }
+    console_log!(
+        "BENCH raster_parts nodes={} edges={} view={} scene_build_ms={:.1} rasterise_ms={:.1} put_ms={:.1} put_offscreen_and_draw_ms={:.1} labels_ms={:.1}",
+        s.graph.nodes.len(),
+        s.graph.edges.len(),
+        name,
+        t[0],
+        t[1],
+        t[2],
+        t[3],
+        t[4]
+    );
 }
 
 /// Mean, p50, p95 and max of `times` (ms).
@@ -375,11 +438,24 @@ fn pan_zoom_bench(nodes: u32, edges: usize) {
         ticks += 1;
     }
     s.fit(W, H);
+    for raster in [false, true] {
+        pan_zoom_run(&s, raster);
+    }
+}
+
+/// The pan/zoom script through the scene cache, with Canvas 2D or the
+/// raster renderer painting its pictures.
+fn pan_zoom_run(s: &Session, raster: bool) {
+    let name = if raster { "raster-cache" } else { "2d-cache" };
     let positions = s.positions();
     let revision = s.graph_revision();
     let out = canvas();
-    let mut cache = SceneCache::default();
-    let frame = |cam| view_frame(&s, &positions, cam);
+    let mut cache = if raster {
+        SceneCache::new_raster(wiremap_web::scene_cache::SLICE_BUDGET_MS)
+    } else {
+        SceneCache::default()
+    };
+    let frame = |cam| view_frame(s, &positions, cam);
     let base = s.camera;
     // What starting a picture costs before any shape is painted.
     let t = now_ms();
@@ -394,7 +470,8 @@ fn pan_zoom_bench(nodes: u32, edges: usize) {
         now_ms() - t
     };
     console_log!(
-        "BENCH pan_zoom_start nodes={} edges={} scene_build_ms={:.1} plan_ms={:.1} ops={} labels_scene_ms={:.1}",
+        "BENCH pan_zoom_start renderer={} nodes={} edges={} scene_build_ms={:.1} plan_ms={:.1} ops={} labels_scene_ms={:.1}",
+        name,
         s.graph.nodes.len(),
         s.graph.edges.len(),
         build_ms,
@@ -419,7 +496,8 @@ fn pan_zoom_bench(nodes: u32, edges: usize) {
     let last = script.last().copied().unwrap_or(base);
     let after = settle(&mut cache, &out, &frame(&last), revision);
     console_log!(
-        "BENCH pan_zoom renderer=2d-cache nodes={} edges={} frames={} mean_ms={:.1} p50_ms={:.1} p95_ms={:.1} max_ms={:.1} fps={:.0} (frames that painted a slice: {}; node labels at the end {}; scale {:.3} -> {:.3})",
+        "BENCH pan_zoom renderer={} nodes={} edges={} frames={} mean_ms={:.1} p50_ms={:.1} p95_ms={:.1} max_ms={:.1} fps={:.0} (frames that painted a slice: {}; node labels at the end {}; scale {:.3} -> {:.3})",
+        name,
         s.graph.nodes.len(),
         s.graph.edges.len(),
         times.len(),
@@ -435,7 +513,8 @@ fn pan_zoom_bench(nodes: u32, edges: usize) {
     );
     for (what, r) in [("first picture", &first), ("after the stop", &after)] {
         console_log!(
-            "BENCH pan_zoom_settle nodes={} edges={} when={:?} frames={} slices={} paint_ms={:.0} wall_ms={:.0} p95_frame_ms={:.1} max_frame_ms={:.1} max_slice_ms={:.1}",
+            "BENCH pan_zoom_settle renderer={} nodes={} edges={} when={:?} frames={} slices={} paint_ms={:.0} wall_ms={:.0} p95_frame_ms={:.1} max_frame_ms={:.1} max_slice_ms={:.1}",
+            name,
             s.graph.nodes.len(),
             s.graph.edges.len(),
             what,

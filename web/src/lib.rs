@@ -24,6 +24,7 @@ pub mod filter_edit;
 pub mod geometry;
 pub mod palette;
 pub mod query;
+pub mod raster;
 pub mod relay_url;
 pub mod render;
 pub mod render_gl;

@@ -11,12 +11,18 @@
 //! 10,000 nodes, 50,000 edges, fit view): stroking the edges one path each
 //! took 460–710 ms, 16 per path 1,120 ms, one path per group 1,360 ms — a
 //! big path's scan conversion costs more than the calls it saves.
+//!
+//! [`RasterCanvas`] is the raster renderer's side of this: the shapes
+//! rasterised in WASM ([`crate::raster`]), put on the canvas as one image,
+//! then the same text as here.
 
 use std::f64::consts::TAU;
 
 use web_sys::CanvasRenderingContext2d;
 
+use crate::error::WebError;
 use crate::palette::{EDGE_COLOURS, NODE_COLOURS};
+use crate::raster::{paint_scene, Pixmap};
 use crate::scene::{bucket_to_width, BatchKey, EdgePath, NodeShape, Scene};
 
 pub use crate::scene::{
@@ -90,6 +96,80 @@ pub fn paint_selection(ctx: &CanvasRenderingContext2d, f: &Frame<'_>, n: &NodeSh
     ctx.set_stroke_style_str(f.theme.node_stroke);
     ctx.set_line_width(n.outline);
     ctx.stroke();
+}
+
+/// The canvas size in device pixels of a frame (what the map canvas is
+/// sized to).
+pub fn device_size(f: &Frame<'_>) -> (u32, u32) {
+    (
+        (f.width * f.dpr).round().max(1.0) as u32,
+        (f.height * f.dpr).round().max(1.0) as u32,
+    )
+}
+
+/// The raster renderer's output side: a [`Pixmap`] the shapes are
+/// rasterised into ([`crate::raster`]) and the JavaScript image it is
+/// copied into for `putImageData` (kept between frames of one size, so a
+/// frame allocates nothing on either side).
+#[derive(Debug, Default)]
+pub struct RasterCanvas {
+    pub pixmap: Pixmap,
+    image: Option<(js_sys::Uint32Array, web_sys::ImageData)>,
+}
+
+impl RasterCanvas {
+    /// Paints one frame (builds its scene first).
+    pub fn draw(&mut self, ctx: &CanvasRenderingContext2d, f: &Frame<'_>) {
+        self.paint(ctx, f, &Scene::build(f));
+    }
+
+    /// What [`paint`] paints, with the shapes rasterised: background and
+    /// shapes as one image at the canvas's device pixels, then the text
+    /// with Canvas 2D.
+    pub fn paint(&mut self, ctx: &CanvasRenderingContext2d, f: &Frame<'_>, scene: &Scene) {
+        let (w, h) = ctx
+            .canvas()
+            .map(|c| (c.width(), c.height()))
+            .unwrap_or_else(|| device_size(f));
+        self.pixmap.resize(w as usize, h as usize);
+        paint_scene(&mut self.pixmap, scene, &f.theme, f.dpr);
+        if self.put(ctx).is_err() {
+            // No image (a zero-sized canvas): the plain background.
+            paint_background(ctx, f);
+        }
+        paint_labels_over(ctx, f, scene);
+    }
+
+    /// Puts the pixmap on `ctx` at device pixel (0, 0), whatever the
+    /// transform (one `putImageData`).
+    pub fn put(&mut self, ctx: &CanvasRenderingContext2d) -> Result<(), WebError> {
+        let (w, h) = (self.pixmap.width() as u32, self.pixmap.height() as u32);
+        if w == 0 || h == 0 {
+            return Err(WebError::Missing("pixels"));
+        }
+        self.pixmap.straighten();
+        let fits = |i: &web_sys::ImageData| i.width() == w && i.height() == h;
+        let (pixels, image) = match self.image.take() {
+            Some((p, i)) if fits(&i) => (p, i),
+            _ => {
+                let pixels = js_sys::Uint32Array::new_with_length(w * h);
+                let bytes = js_sys::Uint8ClampedArray::new_with_byte_offset_and_length(
+                    &pixels.buffer(),
+                    0,
+                    w * h * 4,
+                );
+                let image = web_sys::ImageData::new_with_js_u8_clamped_array_and_sh(&bytes, w, h)
+                    .map_err(|e| WebError::js("ImageData", &e))?;
+                (pixels, image)
+            }
+        };
+        pixels.copy_from(self.pixmap.linear());
+        let r = ctx
+            .put_image_data(&image, 0.0, 0.0)
+            .map_err(|e| WebError::js("putImageData", &e));
+        self.image = Some((pixels, image));
+        r
+    }
 }
 
 /// One drawing step of a scene's shapes (everything but text). A style op

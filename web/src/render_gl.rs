@@ -630,6 +630,9 @@ impl GlRenderer {
 pub enum Backend {
     Canvas2d,
     WebGl2(Box<GlRenderer>),
+    /// Shapes rasterised in WASM ([`crate::raster`]), through the scene
+    /// cache like Canvas 2D.
+    Raster,
 }
 
 impl Backend {
@@ -638,6 +641,7 @@ impl Backend {
     pub fn open(choice: Renderer, gl_canvas: &HtmlCanvasElement) -> Backend {
         match choice {
             Renderer::Canvas2d => Backend::Canvas2d,
+            Renderer::Raster => Backend::Raster,
             Renderer::WebGl2 => match GlRenderer::new(gl_canvas) {
                 Ok(r) => Backend::WebGl2(Box::new(r)),
                 Err(e) => {
@@ -655,6 +659,7 @@ impl Backend {
         match self {
             Backend::Canvas2d => Renderer::Canvas2d,
             Backend::WebGl2(_) => Renderer::WebGl2,
+            Backend::Raster => Renderer::Raster,
         }
     }
 }

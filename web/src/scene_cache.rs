@@ -18,6 +18,11 @@
 //! being painted for a camera far from the current one ([`far_apart`])
 //! starts over.
 //!
+//! The raster renderer uses the same cache ([`SceneCache::new_raster`]):
+//! instead of the plan, each slice rasterises the next steps of the
+//! picture's [`crate::raster::Bins`] into a pixel buffer in WASM, and the finished
+//! buffer is put on the back buffer in one `putImageData`.
+//!
 //! Key decision: the frame's decisions (is the picture still good, which
 //! transform maps it to the current camera, how many shapes fit in the
 //! time left) are pure functions and types here ([`next_step`],
@@ -30,8 +35,10 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use crate::camera::Camera;
 use crate::error::WebError;
 use crate::geometry::Point;
+use crate::raster::{paint_steps, Bins, Palette};
 use crate::render::{
-    paint_background, paint_labels_over, paint_ops, paint_selection, plan_part, Op, PLAN_PARTS,
+    paint_background, paint_labels_over, paint_ops, paint_selection, plan_part, Op, RasterCanvas,
+    PLAN_PARTS,
 };
 use crate::scene::{Frame, Scene, SceneBuilder, Theme};
 use crate::view_state::ViewState;
@@ -387,14 +394,24 @@ struct Job {
     builder: Option<SceneBuilder>,
     scene: Scene,
     ops: Vec<Op>,
-    /// Parts of the plan made (painting starts at [`PLAN_PARTS`]).
+    /// Parts of the plan made (painting starts at [`PLAN_PARTS`]; the
+    /// raster renderer has no plan and sets it at once).
     planned: usize,
     progress: Progress,
+    /// The raster renderer's buffer (None: Canvas 2D paints the plan).
+    raster: Option<RasterCanvas>,
+    /// The raster picture was put on the surface.
+    shown: bool,
+    /// The raster renderer's painting order.
+    bins: Bins,
 }
 
 impl Job {
     fn is_done(&self) -> bool {
-        self.builder.is_none() && self.planned >= PLAN_PARTS && self.progress.is_done()
+        self.builder.is_none()
+            && self.planned >= PLAN_PARTS
+            && self.progress.is_done()
+            && (self.raster.is_none() || self.shown)
     }
 
     /// Builds, then paints, until `deadline`; at least one piece of work.
@@ -413,6 +430,9 @@ impl Job {
             ops,
             planned,
             progress,
+            raster,
+            shown,
+            bins,
         } = self;
         if let Some(b) = builder.as_mut() {
             let f = Frame {
@@ -435,6 +455,35 @@ impl Job {
                     *scene = b.finish(&f);
                     worked = true;
                 }
+            }
+        }
+        if let (None, Some(rc)) = (builder.as_ref(), raster.as_mut()) {
+            // The raster renderer: steps into the buffer, then one put.
+            if *planned < PLAN_PARTS {
+                let (w, h) = view.device_size();
+                rc.pixmap.resize(w as usize, h as usize);
+                rc.pixmap.fill(Palette::of(theme).background);
+                *planned = PLAN_PARTS;
+                *bins = Bins::of(scene, view.dpr, h as usize);
+                progress.total = bins.steps();
+            }
+            let pal = Palette::of(theme);
+            while !progress.is_done() {
+                let t = now_ms();
+                if worked && t >= deadline {
+                    break;
+                }
+                worked = true;
+                let r = progress.advance(slicer.chunk(deadline - t));
+                let n = r.len();
+                paint_steps(&mut rc.pixmap, scene, &pal, view.dpr, bins, r);
+                slicer.record(n, now_ms() - t);
+            }
+            if progress.is_done() && !*shown {
+                if rc.put(&surface.ctx).is_err() {
+                    let _ = surface.ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
+                }
+                *shown = true;
             }
         }
         while builder.is_none() && *planned < PLAN_PARTS && !stop(worked) {
@@ -472,12 +521,17 @@ impl Job {
     }
 }
 
-/// The Canvas 2D renderer with its scene cache (see the module comment).
+/// The Canvas 2D (or raster) renderer with its scene cache (see the
+/// module comment).
 #[derive(Debug)]
 pub struct SceneCache {
     front: Option<Picture>,
     job: Option<Job>,
     spare: Option<Surface>,
+    /// Pictures are rasterised in WASM ([`crate::raster`]) instead of
+    /// painted with Canvas 2D; the buffer between pictures.
+    raster: bool,
+    spare_raster: Option<RasterCanvas>,
     slicer: Slicer,
     last_view: Option<View>,
     fast: bool,
@@ -499,12 +553,37 @@ impl SceneCache {
             front: None,
             job: None,
             spare: None,
+            raster: false,
+            spare_raster: None,
             slicer: Slicer::default(),
             last_view: None,
             fast: true,
             compose_ms: 0.0,
             budget_ms,
         }
+    }
+
+    /// The same with pictures rasterised in WASM (the raster renderer).
+    pub fn new_raster(budget_ms: f64) -> SceneCache {
+        SceneCache {
+            raster: true,
+            ..SceneCache::new(budget_ms)
+        }
+    }
+
+    /// Rasterise pictures in WASM (`true`) or paint them with Canvas 2D;
+    /// a change forgets every picture.
+    pub fn set_raster(&mut self, raster: bool) {
+        if self.raster != raster {
+            self.raster = raster;
+            self.slicer = Slicer::default();
+            self.clear();
+        }
+    }
+
+    /// Pictures are rasterised in WASM.
+    pub fn is_raster(&self) -> bool {
+        self.raster
     }
 
     /// A picture is in progress: the frame loop must keep calling
@@ -578,13 +657,21 @@ impl SceneCache {
 
     fn start(&mut self, f: &Frame<'_>, graph_revision: u64) -> Result<(), WebError> {
         let t0 = now_ms();
-        let surface = match self.job.take() {
-            Some(old) => old.surface,
-            None => match self.spare.take() {
-                Some(s) => s,
-                None => Surface::new()?,
-            },
+        let (surface, raster) = match self.job.take() {
+            Some(old) => (old.surface, old.raster),
+            None => (
+                match self.spare.take() {
+                    Some(s) => s,
+                    None => Surface::new()?,
+                },
+                None,
+            ),
         };
+        let raster = self.raster.then(|| {
+            raster
+                .or_else(|| self.spare_raster.take())
+                .unwrap_or_default()
+        });
         let view = View::of(f);
         surface.resize(view.device_size());
         // The selection is drawn on top, never into the picture.
@@ -608,6 +695,9 @@ impl SceneCache {
             ops: Vec::new(),
             planned: 0,
             progress,
+            raster,
+            shown: false,
+            bins: Bins::default(),
         });
         Ok(())
     }
@@ -621,9 +711,12 @@ impl SceneCache {
         if !job.is_done() {
             return;
         }
-        let Some(job) = self.job.take() else {
+        let Some(mut job) = self.job.take() else {
             return;
         };
+        if let Some(rc) = job.raster.take() {
+            self.spare_raster = Some(rc);
+        }
         self.fast = job.progress.slices == 1 && job.progress.work_ms < self.budget_ms;
         report.completed = Some(job.progress);
         let old = self.front.replace(Picture {

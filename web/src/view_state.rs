@@ -35,26 +35,32 @@ impl MapType {
     }
 }
 
-/// Which renderer paints the map (`?renderer=2d` or `?renderer=gl`).
+/// Which renderer paints the map (`?renderer=2d`, `?renderer=gl` or
+/// `?renderer=raster`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Renderer {
     /// Canvas 2D, batched.
     Canvas2d,
     /// WebGL2 with a Canvas 2D label layer; falls back to Canvas 2D.
     WebGl2,
+    /// Shapes rasterised in WASM ([`crate::raster`]), put on the canvas as
+    /// one image; labels with Canvas 2D.
+    Raster,
 }
 
 impl Renderer {
-    pub const ALL: [Renderer; 2] = [Renderer::Canvas2d, Renderer::WebGl2];
-    /// Used when the URL does not choose: the faster of the two at 10,000
-    /// nodes and 50,000 edges in headless Chromium without a GPU (Canvas 2D
-    /// 856 ms fit / 2,685 ms zoomed against WebGL2 on SwiftShader 1,060 /
-    /// 3,849 ms; docs/bench/web.md).
-    pub const DEFAULT: Renderer = Renderer::Canvas2d;
+    pub const ALL: [Renderer; 3] = [Renderer::Canvas2d, Renderer::WebGl2, Renderer::Raster];
+    /// Used when the URL does not choose: the fastest of the three at
+    /// 10,000 nodes and 50,000 edges in headless Chromium without a GPU
+    /// (full frame, three runs on a loaded machine: raster 282–380 ms fit /
+    /// 1,017–1,223 ms zoomed, Canvas 2D 813–992 / 2,577–3,893 ms, WebGL2 on
+    /// SwiftShader 979–1,698 / 3,166–5,801 ms; docs/bench/web.md).
+    pub const DEFAULT: Renderer = Renderer::Raster;
     pub fn code(self) -> &'static str {
         match self {
             Renderer::Canvas2d => "2d",
             Renderer::WebGl2 => "gl",
+            Renderer::Raster => "raster",
         }
     }
     pub fn from_code(code: &str) -> Option<Renderer> {

@@ -21,16 +21,35 @@ const PER_BATCH: u64 = 1_000;
 /// 20,000 entries between 40 pods of four namespaces.
 fn frames() -> Vec<Vec<u8>> {
     let ids: Vec<_> = (0..40u8)
-        .map(|i| pod(&format!("pod-{i}"), &format!("ns-{}", i % 4), "node-a", i + 1))
+        .map(|i| {
+            pod(
+                &format!("pod-{i}"),
+                &format!("ns-{}", i % 4),
+                "node-a",
+                i + 1,
+            )
+        })
         .collect();
-    let protocols = [Protocol::HTTP, Protocol::DNS, Protocol::REDIS, Protocol::GRPC];
+    let protocols = [
+        Protocol::HTTP,
+        Protocol::DNS,
+        Protocol::REDIS,
+        Protocol::GRPC,
+    ];
     (0..BATCHES)
         .map(|b| {
             let entries = (0..PER_BATCH)
                 .map(|k| {
                     let n = b * PER_BATCH + k;
                     let p = protocols[(n % 4) as usize];
-                    entry(n, (n % 40) as u32, ((n / 40) % 40) as u32, p, n % 900, n % 7_000)
+                    entry(
+                        n,
+                        (n % 40) as u32,
+                        ((n / 40) % 40) as u32,
+                        p,
+                        n % 900,
+                        n % 7_000,
+                    )
                 })
                 .collect();
             l7_frame("node-a", b + 1, ids.clone(), entries)
@@ -95,7 +114,10 @@ fn frames_received_during_a_computation_wait_for_it() {
     let late = l7_frame(
         "node-b",
         1,
-        vec![pod("late", "ns-9", "node-b", 200), pod("later", "ns-9", "node-b", 201)],
+        vec![
+            pod("late", "ns-9", "node-b", 200),
+            pod("later", "ns-9", "node-b", 201),
+        ],
         vec![entry(1, 0, 1, Protocol::HTTP, 10, 20)],
     );
     s.receive(late, WALL);
