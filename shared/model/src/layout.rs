@@ -111,6 +111,9 @@ pub struct Layout {
     pairs: Vec<(u32, u32)>,
     fx: Vec<f64>,
     fy: Vec<f64>,
+    /// Per-tick scratch: `[x, y, vx, vy]` per node, namespace centres.
+    state: Vec<[f64; 4]>,
+    centre: Vec<(f64, f64, usize)>,
     ticks: u64,
 }
 
@@ -132,6 +135,49 @@ fn splitmix(mut z: u64) -> u64 {
 
 fn unit(z: u64) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Pushes candidate pairs `(moving i, j)` that overlap at their predicted
+/// positions apart through their velocities (like d3's `forceCollide`).
+/// `st[i]` is `[x, y, vx, vy]`.
+fn soft_collide(
+    st: &mut [[f64; 4]],
+    rs: &[f64],
+    mobile: &[bool],
+    pairs: &[(u32, u32)],
+    strength: f64,
+    padding: f64,
+    seed: u64,
+) {
+    for (l, &(i, j)) in pairs.iter().enumerate() {
+        let (i, j) = (i as usize, j as usize);
+        let (pi, pj) = (st[i], st[j]);
+        let mut dx = pi[0] + pi[2] - pj[0] - pj[2];
+        let mut dy = pi[1] + pi[3] - pj[1] - pj[3];
+        let min = rs[i] + rs[j] + padding;
+        let mut d2 = dx * dx + dy * dy;
+        if d2 >= min * min {
+            continue;
+        }
+        if d2 == 0.0 {
+            let a = unit(splitmix(l as u64 ^ seed)) * 2.0 * PI;
+            dx = a.cos() * 1e-3;
+            dy = a.sin() * 1e-3;
+            d2 = 1e-6;
+        }
+        let d = d2.sqrt();
+        let k = (min - d) / d * strength;
+        let (mx, my) = (dx * k, dy * k);
+        if mobile[j] {
+            st[i][2] += mx * 0.5;
+            st[i][3] += my * 0.5;
+            st[j][2] -= mx * 0.5;
+            st[j][3] -= my * 0.5;
+        } else {
+            st[i][2] += mx;
+            st[i][3] += my;
+        }
+    }
 }
 
 impl Layout {
@@ -167,6 +213,8 @@ impl Layout {
             pairs: Vec::new(),
             fx: Vec::new(),
             fy: Vec::new(),
+            state: Vec::new(),
+            centre: Vec::new(),
             ticks: 0,
         }
     }
@@ -467,39 +515,53 @@ impl Layout {
         self.alpha += (0.0 - self.alpha) * c.alpha_decay;
         let alpha = self.alpha;
         let n = self.keys.len();
+        // The hot loops work on one record per node, `[x, y, vx, vy]`: one
+        // bounds check and one cache line per node.
+        let mut state = std::mem::take(&mut self.state);
+        state.clear();
+        state.extend(
+            self.xs
+                .iter()
+                .zip(&self.ys)
+                .zip(self.vxs.iter().zip(&self.vys))
+                .map(|((&x, &y), (&vx, &vy))| [x, y, vx, vy]),
+        );
+        let mobile = &self.mobile[..n];
+        let st = &mut state[..n];
 
         // Links.
-        for (l, &(s, t)) in self.links.iter().enumerate() {
+        let link_k = self.link_strength.iter().zip(&self.link_bias);
+        for (l, (&(s, t), (&strength, &b))) in self.links.iter().zip(link_k).enumerate() {
             let (s, t) = (s as usize, t as usize);
-            let (ms, mt) = (self.mobile[s], self.mobile[t]);
+            let (ms, mt) = (mobile[s], mobile[t]);
             if !ms && !mt {
                 continue;
             }
-            let mut dx = self.xs[t] + self.vxs[t] - self.xs[s] - self.vxs[s];
-            let mut dy = self.ys[t] + self.vys[t] - self.ys[s] - self.vys[s];
+            let (ps, pt) = (st[s], st[t]);
+            let mut dx = pt[0] + pt[2] - ps[0] - ps[2];
+            let mut dy = pt[1] + pt[3] - ps[1] - ps[3];
             if dx == 0.0 && dy == 0.0 {
                 dx = 1e-6 * (1.0 + (l % 7) as f64);
                 dy = 1e-6;
             }
             let len = (dx * dx + dy * dy).sqrt();
-            let k = (len - c.link_distance) / len * alpha * self.link_strength[l];
+            let k = (len - c.link_distance) / len * alpha * strength;
             dx *= k;
             dy *= k;
-            let b = self.link_bias[l];
             match (ms, mt) {
                 (true, true) => {
-                    self.vxs[t] -= dx * b;
-                    self.vys[t] -= dy * b;
-                    self.vxs[s] += dx * (1.0 - b);
-                    self.vys[s] += dy * (1.0 - b);
+                    st[t][2] -= dx * b;
+                    st[t][3] -= dy * b;
+                    st[s][2] += dx * (1.0 - b);
+                    st[s][3] += dy * (1.0 - b);
                 }
                 (false, true) => {
-                    self.vxs[t] -= dx;
-                    self.vys[t] -= dy;
+                    st[t][2] -= dx;
+                    st[t][3] -= dy;
                 }
                 _ => {
-                    self.vxs[s] += dx;
-                    self.vys[s] += dy;
+                    st[s][2] += dx;
+                    st[s][3] += dy;
                 }
             }
         }
@@ -515,102 +577,85 @@ impl Layout {
         fy.clear();
         fy.resize(n, 0.0);
         let input = ForceInput {
-            xs: &self.xs,
-            ys: &self.ys,
-            rs: &self.rs,
-            active: &self.mobile,
+            active: mobile,
             theta2: c.theta * c.theta,
             strength: c.charge * alpha,
             padding: c.collide_padding,
         };
         self.tree.forces(&input, &mut fx, &mut fy, &mut pairs);
-        for i in 0..n {
-            self.vxs[i] += fx[i];
-            self.vys[i] += fy[i];
+        for (p, (&fx, &fy)) in st.iter_mut().zip(fx.iter().zip(&fy)) {
+            p[2] += fx;
+            p[3] += fy;
         }
         self.fx = fx;
         self.fy = fy;
 
         // Namespace attraction and gravity.
-        let mut centre = vec![(0.0f64, 0.0f64, 0usize); self.ns_count];
+        let mut centre = std::mem::take(&mut self.centre);
+        centre.clear();
+        centre.resize(self.ns_count, (0.0, 0.0, 0));
         if c.namespace_strength > 0.0 {
-            for i in 0..n {
-                if let Some(s) = centre.get_mut(self.ns[i] as usize) {
-                    s.0 += self.xs[i];
-                    s.1 += self.ys[i];
+            for (p, &ns) in st.iter().zip(&self.ns) {
+                if let Some(s) = centre.get_mut(ns as usize) {
+                    s.0 += p[0];
+                    s.1 += p[1];
                     s.2 += 1;
                 }
             }
         }
-        for i in 0..n {
-            if !self.mobile[i] {
+        for ((p, &ns), &m) in st.iter_mut().zip(&self.ns).zip(mobile) {
+            if !m {
                 continue;
             }
-            if let Some(&(sx, sy, cnt)) = centre.get(self.ns[i] as usize) {
+            if let Some(&(sx, sy, cnt)) = centre.get(ns as usize) {
                 if cnt > 1 {
                     let k = c.namespace_strength * alpha;
-                    self.vxs[i] += (sx / cnt as f64 - self.xs[i]) * k;
-                    self.vys[i] += (sy / cnt as f64 - self.ys[i]) * k;
+                    p[2] += (sx / cnt as f64 - p[0]) * k;
+                    p[3] += (sy / cnt as f64 - p[1]) * k;
                 }
             }
-            self.vxs[i] -= self.xs[i] * c.gravity * alpha;
-            self.vys[i] -= self.ys[i] * c.gravity * alpha;
+            p[2] -= p[0] * c.gravity * alpha;
+            p[3] -= p[1] * c.gravity * alpha;
         }
+        self.centre = centre;
 
         // Collision (soft, on predicted positions).
-        self.soft_collide(&pairs, c.collide_strength, c.collide_padding);
+        soft_collide(
+            st,
+            &self.rs,
+            mobile,
+            &pairs,
+            c.collide_strength,
+            c.collide_padding,
+            self.seed,
+        );
         self.pairs = pairs;
 
         // Integrate.
-        for i in 0..n {
-            if !self.mobile[i] {
+        for (p, &m) in st.iter_mut().zip(mobile) {
+            if !m {
                 continue;
             }
-            self.vxs[i] *= 1.0 - c.velocity_decay;
-            self.vys[i] *= 1.0 - c.velocity_decay;
-            let (nx, ny) = (self.xs[i] + self.vxs[i], self.ys[i] + self.vys[i]);
+            p[2] *= 1.0 - c.velocity_decay;
+            p[3] *= 1.0 - c.velocity_decay;
+            let (nx, ny) = (p[0] + p[2], p[1] + p[3]);
             if nx.is_finite() && ny.is_finite() {
-                self.xs[i] = nx;
-                self.ys[i] = ny;
+                p[0] = nx;
+                p[1] = ny;
             } else {
-                self.vxs[i] = 0.0;
-                self.vys[i] = 0.0;
+                p[2] = 0.0;
+                p[3] = 0.0;
             }
         }
-    }
-
-    /// Pushes candidate pairs `(moving i, j)` that overlap at their
-    /// predicted positions apart through their velocities (like d3's
-    /// `forceCollide`).
-    fn soft_collide(&mut self, pairs: &[(u32, u32)], strength: f64, padding: f64) {
-        for (l, &(i, j)) in pairs.iter().enumerate() {
-            let (i, j) = (i as usize, j as usize);
-            let mut dx = self.xs[i] + self.vxs[i] - self.xs[j] - self.vxs[j];
-            let mut dy = self.ys[i] + self.vys[i] - self.ys[j] - self.vys[j];
-            let min = self.rs[i] + self.rs[j] + padding;
-            let mut d2 = dx * dx + dy * dy;
-            if d2 >= min * min {
-                continue;
-            }
-            if d2 == 0.0 {
-                let a = unit(splitmix(l as u64 ^ self.seed)) * 2.0 * PI;
-                dx = a.cos() * 1e-3;
-                dy = a.sin() * 1e-3;
-                d2 = 1e-6;
-            }
-            let d = d2.sqrt();
-            let k = (min - d) / d * strength;
-            let (mx, my) = (dx * k, dy * k);
-            if self.mobile[j] {
-                self.vxs[i] += mx * 0.5;
-                self.vys[i] += my * 0.5;
-                self.vxs[j] -= mx * 0.5;
-                self.vys[j] -= my * 0.5;
-            } else {
-                self.vxs[i] += mx;
-                self.vys[i] += my;
-            }
+        for (((p, x), y), (vx, vy)) in st
+            .iter()
+            .zip(&mut self.xs)
+            .zip(&mut self.ys)
+            .zip(self.vxs.iter_mut().zip(&mut self.vys))
+        {
+            [*x, *y, *vx, *vy] = *p;
         }
+        self.state = state;
     }
 
     /// One overlap-resolution pass: pairs (at least one moving) closer than

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # The whole side-by-side benchmark in one command (see docs/bench/model.md):
-#   shared/model/wasm-bench/run.sh [--small] [--repeat N] [--no-browser]
+#   shared/model/wasm-bench/run.sh [--simd] [--small] [--repeat N] [--no-browser]
 # Installs the pinned JS peers from npm into $WIREMAP_BENCH_CACHE
 # (default ~/.cache/wiremap-bench), bundles them with esbuild, builds our
 # layout for wasm32 with wasm-bindgen, then runs the native driver, which
 # also runs our layout natively and Graphviz sfdp (apt-get install graphviz)
 # and drives headless Chromium. Output: Markdown on stdout.
+# --simd builds the WASM with the simd128 target feature (the layout's SIMD
+# paths; the same positions bit for bit); without it the WASM is built as
+# the workspace builds it for wasm32.
 set -euo pipefail
+simd=0
+args=()
+for a in "$@"; do
+  if [ "$a" = "--simd" ]; then simd=1; else args+=("$a"); fi
+done
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${WIREMAP_BENCH_CACHE:-$HOME/.cache/wiremap-bench}"
 npm_dir="$cache/npm"
@@ -31,10 +39,16 @@ if [ "$have" != "$want" ]; then
   echo "wasm-bindgen CLI $have found, $want needed (cargo install wasm-bindgen-cli --version $want)" >&2
   exit 1
 fi
+if [ "$simd" = 1 ]; then
+  # Only for the wasm32 build (the native driver ignores it).
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128"
+fi
 (cd "$here" && cargo build --release --lib --target wasm32-unknown-unknown)
 wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/wasm_bench.wasm"
 cp "$here/page/index.html" "$here/page/bench.js" "$site/"
 
 (cd "$here" && cargo build --release --bin wasm-bench)
-exec "$CARGO_TARGET_DIR/release/wasm-bench" --site "$site" "$@"
+if [ "$simd" = 1 ]; then echo "WASM build: +simd128"; else echo "WASM build: no simd128"; fi
+echo
+exec "$CARGO_TARGET_DIR/release/wasm-bench" --site "$site" ${args[@]+"${args[@]}"}

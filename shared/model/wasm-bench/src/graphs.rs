@@ -167,7 +167,9 @@ impl BenchGraph {
 /// `MapGraph` with `n` namespace-less nodes and the given edges.
 pub fn to_map_graph(n: usize, edges: &[(u32, u32)]) -> MapGraph {
     let nodes = (0..n)
-        .map(|i| MapNode::new(format!("n{i}"), String::new(), NodeKind::Pod).in_namespace(String::new()))
+        .map(|i| {
+            MapNode::new(format!("n{i}"), String::new(), NodeKind::Pod).in_namespace(String::new())
+        })
         .collect();
     let edges = edges
         .iter()
