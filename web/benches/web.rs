@@ -23,7 +23,7 @@ use wiremap_model::{aggregate_l7, Grouping, ViewSettings};
 use wiremap_web::camera::Camera;
 use wiremap_web::feed::Feed;
 use wiremap_web::raster::paint_scene;
-use wiremap_web::render::{draw, paint, paint_labels, Frame, RasterCanvas, LIGHT};
+use wiremap_web::render::{paint, paint_labels, Frame, RasterCanvas, LIGHT};
 use wiremap_web::render_gl::GlRenderer;
 use wiremap_web::scene::Scene;
 use wiremap_web::scene_cache::SceneCache;
@@ -594,60 +594,143 @@ fn ingest_throughput() {
     );
 }
 
-#[wasm_bindgen_test]
-fn filter_change_to_redrawn_map_300k() {
+/// Entries over a fixed set of (client, server, protocol) triples, picked
+/// with a skew (a few hot edges, a long tail), as a cluster's traffic is: a
+/// workload talks to a few others, not to every pod.
+fn topology_entries(
+    rng: &mut Rng,
+    triples: &[(u32, u32, Protocol)],
+    count: usize,
+    first_id: u64,
+) -> Vec<Entry> {
+    let n = triples.len() as u64;
+    let mut es = entries(rng, 1, count, first_id);
+    for e in &mut es {
+        let (s, d, p) = triples[(rng.below(n) * rng.below(n) / n) as usize];
+        e.protocol = p;
+        e.transport_udp = p == Protocol::DNS;
+        e.src.identity = s;
+        e.src.ip = pod(s).ip;
+        e.dst.identity = d;
+        e.dst.ip = pod(d).ip;
+    }
+    es
+}
+
+/// 300,000 stored entries between 2,000 pods: over 10,000 distinct
+/// (client, server, protocol) edges (`Some`, the scale of the 10k-edge
+/// target) or over random pairs (`None`: nearly every entry its own edge,
+/// 300k edges, a worst case).
+fn feed_300k(edges: Option<usize>) -> Feed {
     let mut rng = Rng(13);
     let ids: Vec<Identity> = (0..2_000).map(pod).collect();
+    let triples: Vec<(u32, u32, Protocol)> = (0..edges.unwrap_or(0))
+        .map(|_| {
+            let s = rng.below(2_000) as u32;
+            let d = rng.below(2_000) as u32;
+            (s, d, PROTOCOLS[rng.below(6) as usize])
+        })
+        .collect();
     let mut feed = Feed::new();
     for b in 0..300u64 {
-        let e = entries(&mut rng, 2_000, 1_000, b * 1_000);
+        let e = match edges {
+            Some(_) => topology_entries(&mut rng, &triples, 1_000, b * 1_000),
+            None => entries(&mut rng, 2_000, 1_000, b * 1_000),
+        };
         feed.l7.ingest(batch(&ids, e, b + 1));
     }
     assert_eq!(feed.l7.len(), 300_000);
+    feed
+}
+
+const FILTERS: [&str; 5] = [
+    "http",
+    "status_code >= 500",
+    "dns || redis",
+    "src.namespace == \"ns-3\"",
+    "",
+];
+
+/// A display-filter change with 300,000 stored entries, both ways the
+/// session can compute: at once (`recompute_ms`, then the redraw with the
+/// default renderer, `redrawn_ms` in total), and in time slices as the app
+/// does (`slices` frames of at most `WORK_MS` each: how many, the longest
+/// and their sum; the map appears after `slices` animation frames, then
+/// one redraw).
+fn filter_change_run(corpus: &str, feed: Feed) {
+    const WORK_MS: f64 = 6.0;
     let mut v = ViewState::default();
     v.settings.cumulative = true;
     let mut s = Session::with_feed(feed, ViewState::default(), String::new());
     s.set_view(v.clone(), T0);
     s.fit(W, H);
     let ctx = canvas();
-    let mut results = Vec::new();
-    for filter in [
-        "http",
-        "status_code >= 500",
-        "dns || redis",
-        "src.namespace == \"ns-3\"",
-        "",
-    ] {
+    let mut raster = RasterCanvas::default();
+    for filter in FILTERS {
         v.filter = filter.to_string();
+        // At once.
         let t = now_ms();
         s.set_view(v.clone(), T0);
         let computed = now_ms() - t;
         let positions = s.positions();
-        draw(
-            &ctx,
-            &Frame {
-                graph: &s.graph,
-                positions: &positions,
-                camera: &s.camera,
-                view: &s.view,
-                width: W,
-                height: H,
-                dpr: 1.0,
-                theme: LIGHT,
-                selected: None,
-            },
-        );
+        let frame = view_frame(&s, &positions, &s.camera);
+        let t_draw = now_ms();
+        raster.draw(&ctx, &frame);
         let _ = ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
+        let draw_ms = now_ms() - t_draw;
         let total = now_ms() - t;
-        results.push(total);
+        // In slices: from the unfiltered map to this filter's.
+        let mut sliced = Session::with_feed(
+            std::mem::take(&mut s.feed),
+            ViewState::default(),
+            String::new(),
+        );
+        sliced.set_view(
+            ViewState {
+                filter: "tcp".into(),
+                ..v.clone()
+            },
+            T0,
+        );
+        sliced.set_time_slicing(true, T0);
+        sliced.set_view(v.clone(), T0);
+        let (mut slices, mut longest, mut sum) = (0u32, 0.0f64, 0.0f64);
+        loop {
+            let t0 = now_ms();
+            let done = sliced.work(T0, &mut || now_ms() - t0 >= WORK_MS);
+            let dt = now_ms() - t0;
+            slices += 1;
+            longest = longest.max(dt);
+            sum += dt;
+            if done {
+                break;
+            }
+        }
+        assert_eq!(sliced.graph, s.graph, "sliced and at-once maps differ");
+        s.feed = std::mem::take(&mut sliced.feed);
         console_log!(
-            "BENCH filter_change stored=300000 filter={:?} matched={} nodes={} edges={} recompute_ms={:.1} redrawn_ms={:.1}",
+            "BENCH filter_change corpus={} stored=300000 filter={:?} matched={} nodes={} edges={} recompute_ms={:.1} draw_ms={:.1} redrawn_ms={:.1} sliced: frames={} longest_ms={:.1} work_ms={:.1}",
+            corpus,
             filter,
             s.graph.matched,
             s.graph.nodes.len(),
             s.graph.edges.len(),
             computed,
-            total
+            draw_ms,
+            total,
+            slices,
+            longest,
+            sum
         );
     }
+}
+
+#[wasm_bindgen_test]
+fn filter_change_to_redrawn_map_300k() {
+    filter_change_run("10k-edges", feed_300k(Some(10_000)));
+}
+
+#[wasm_bindgen_test]
+fn filter_change_worst_case_300k_edges() {
+    filter_change_run("random-pairs", feed_300k(None));
 }
