@@ -39,9 +39,13 @@ if [ "$have" != "$want" ]; then
   echo "wasm-bindgen CLI $have found, $want needed (cargo install wasm-bindgen-cli --version $want)" >&2
   exit 1
 fi
+# Only for the wasm32 build (the native driver ignores it). The variable
+# overrides the workspace's .cargo/config.toml, which builds every wasm32
+# target (the web app included) with simd128.
 if [ "$simd" = 1 ]; then
-  # Only for the wasm32 build (the native driver ignores it).
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128"
+else
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS=""
 fi
 (cd "$here" && cargo build --release --lib --target wasm32-unknown-unknown)
 wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" \
