@@ -146,7 +146,22 @@ struct Sums {
     min_ts: i64,
     max_ts: i64,
     last: Option<(EdgeKey, u32)>,
+    /// Set once every entry is read: the map being built from the sums.
+    out: Option<Built>,
 }
+
+/// The map's nodes and the edges built so far (`edges[i]` from `accs[i]`).
+#[derive(Debug)]
+struct Built {
+    seconds: f64,
+    node_of_group: FxHashMap<u32, usize>,
+    nodes: Vec<MapNode>,
+    edges: Vec<MapEdge>,
+}
+
+/// Budget units (stored entries read) one edge of the finished map costs
+/// to build, for [`L7Aggregation::advance`]'s limit.
+const EDGE_COST: usize = 8;
 
 impl Sums {
     fn new(store: &L7Store, settings: &ViewSettings, now_us: i64) -> Sums {
@@ -172,6 +187,7 @@ impl Sums {
             min_ts: i64::MAX,
             max_ts: i64::MIN,
             last: None,
+            out: None,
         }
     }
 
@@ -250,10 +266,11 @@ impl L7Aggregation {
         }
     }
 
-    /// Reads up to `max_entries` more stored entries (at least one block's
-    /// worth of progress is made whenever entries remain) with `filter`
-    /// (as in [`aggregate_l7_blocks`]); returns the map when the last entry
-    /// has been read. Calling it again after that starts over.
+    /// Reads up to `max_entries` more stored entries with `filter` (as in
+    /// [`aggregate_l7_blocks`]), then builds the map's edges (one edge
+    /// counts as a few entries of the budget); every call makes progress,
+    /// and the one that builds the last edge returns the map. Calling it
+    /// again after that starts over.
     pub fn advance(
         &mut self,
         store: &L7Store,
@@ -306,6 +323,15 @@ impl L7Aggregation {
         if self.chunk < chunks.len() {
             return None;
         }
+        // Every entry read: build the map's edges, as many per call as the
+        // budget left allows (at least one).
+        self.sums.start_map(&self.settings);
+        if !self
+            .sums
+            .build_edges(&self.settings, (budget / EDGE_COST).max(1))
+        {
+            return None;
+        }
         let fresh = Sums::new(store, &self.settings, self.now_us);
         let sums = std::mem::replace(&mut self.sums, fresh);
         self.chunk = usize::MAX; // spent: the next call starts over
@@ -326,35 +352,24 @@ impl L7Aggregation {
 
 impl Sums {
     /// The map of what was summed.
-    fn into_graph(self, store: &L7Store, settings: &ViewSettings) -> MapGraph {
-        let Sums {
-            groups,
-            index,
-            accs,
-            sketches,
-            seen_id,
-            seen_proto,
-            hidden_keys,
-            mut hidden,
-            considered,
-            matched,
-            min_ts,
-            max_ts,
-            ..
-        } = self;
-        let ids = store.identities();
+    /// Starts building the map once every entry is read (nodes: endpoints
+    /// of visible edges, sorted by key), unless it has started.
+    fn start_map(&mut self, settings: &ViewSettings) {
+        if self.out.is_some() {
+            return;
+        }
         let seconds = if settings.cumulative {
-            if max_ts > min_ts {
-                ((i128::from(max_ts) - i128::from(min_ts)) as f64 / 1e6).max(1.0)
+            if self.max_ts > self.min_ts {
+                ((i128::from(self.max_ts) - i128::from(self.min_ts)) as f64 / 1e6).max(1.0)
             } else {
                 1.0
             }
         } else {
             settings.window_s()
         };
-
-        // Nodes: endpoints of visible edges, sorted by key.
-        let mut visible_groups: Vec<u32> = accs.iter().flat_map(|a| [a.key.0, a.key.1]).collect();
+        let groups = &self.groups;
+        let mut visible_groups: Vec<u32> =
+            self.accs.iter().flat_map(|a| [a.key.0, a.key.1]).collect();
         visible_groups.sort_unstable();
         visible_groups.dedup();
         visible_groups.sort_by(|a, b| {
@@ -372,9 +387,29 @@ impl Sums {
             nodes.push(n);
             node_of_group.insert(*g, i);
         }
+        self.out = Some(Built {
+            seconds,
+            node_of_group,
+            nodes,
+            edges: Vec::with_capacity(self.accs.len()),
+        });
+    }
 
-        let mut edges: Vec<MapEdge> = Vec::with_capacity(accs.len());
-        for (a, sketch) in accs.iter().zip(&sketches) {
+    /// Builds up to `max` more edges of the map; true when all are built.
+    fn build_edges(&mut self, settings: &ViewSettings, max: usize) -> bool {
+        let Some(out) = &mut self.out else {
+            return false;
+        };
+        let Built {
+            seconds,
+            node_of_group,
+            nodes,
+            edges,
+        } = out;
+        let seconds = *seconds;
+        let from = edges.len();
+        let to = (from + max).min(self.accs.len());
+        for (a, sketch) in self.accs[from..to].iter().zip(&self.sketches[from..to]) {
             let (s, t) = (node_of_group[&a.key.0], node_of_group[&a.key.1]);
             let req = if settings.include_request {
                 a.request
@@ -432,6 +467,29 @@ impl Sums {
                 last_seen_us: a.last,
             });
         }
+        edges.len() == self.accs.len()
+    }
+
+    /// The finished map (every edge built).
+    fn into_graph(self, store: &L7Store, settings: &ViewSettings) -> MapGraph {
+        let Sums {
+            index,
+            seen_id,
+            seen_proto,
+            hidden_keys,
+            mut hidden,
+            considered,
+            matched,
+            out,
+            ..
+        } = self;
+        let Built {
+            seconds,
+            node_of_group,
+            mut nodes,
+            mut edges,
+        } = out.expect("the map was started");
+        let ids = store.identities();
         for n in &mut nodes {
             n.out_rate = n.out_bytes as f64 / seconds;
             n.in_rate = n.in_bytes as f64 / seconds;
