@@ -7,8 +7,8 @@
 # also runs our layout natively and Graphviz sfdp (apt-get install graphviz)
 # and drives headless Chromium. Output: Markdown on stdout.
 # --simd builds the WASM with the simd128 target feature (the layout's SIMD
-# paths; the same positions bit for bit); without it the WASM is built as
-# the workspace builds it for wasm32.
+# paths; the same positions bit for bit); without it, a scalar WASM build
+# (the workspace otherwise builds every wasm32 target with simd128).
 set -euo pipefail
 simd=0
 args=()

@@ -27,6 +27,10 @@ pub const STEPS_PER_FRAME: usize = 2;
 /// stops after the slice that crosses it).
 pub const WORK_BUDGET_MS: f64 = 6.0;
 
+/// Milliseconds of an animation frame for the map computation and layout
+/// ticks together (painting has its own budget in the scene cache).
+pub const FRAME_BUDGET_MS: f64 = 12.0;
+
 fn prefers_dark() -> bool {
     web_sys::window()
         .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
@@ -159,7 +163,23 @@ fn paint_frame(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
     }
     ctx.with_session(|s| {
         s.viewport = (w, h);
-        let moved = s.step_layout(STEPS_PER_FRAME);
+        // Layout ticks while the frame's budget lasts: at least one, at
+        // most STEPS_PER_FRAME, a next one only if it fits (its cost
+        // guessed from the last).
+        let ticks = s.layout.ticks();
+        let mut last_ms = 0.0;
+        for k in 0..STEPS_PER_FRAME {
+            if k > 0 && now_ms() - t0 + last_ms > FRAME_BUDGET_MS {
+                break;
+            }
+            let t = now_ms();
+            let running = s.step_layout(1);
+            last_ms = now_ms() - t;
+            if !running {
+                break;
+            }
+        }
+        let moved = s.layout.ticks() != ticks;
         if s.auto_fit && (moved || s.dirty || resized) {
             s.fit(w, h);
         }
