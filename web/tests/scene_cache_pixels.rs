@@ -5,7 +5,7 @@
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use wiremap_model::{MapEdge, MapGraph};
+use wiremap_model::MapGraph;
 use wiremap_web::camera::Camera;
 use wiremap_web::geometry::Point;
 use wiremap_web::palette::namespace_colour;
@@ -13,7 +13,6 @@ use wiremap_web::render::draw;
 use wiremap_web::scene::{Frame, LIGHT};
 use wiremap_web::scene_cache::{Progress, SceneCache};
 use wiremap_web::view_state::ViewState;
-use wiremap_wire::Protocol;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -69,36 +68,7 @@ fn two_nodes() -> Map {
 
 /// 30 pods on a circle, 300 edges of mixed protocols: hundreds of shapes.
 fn busy_map() -> Map {
-    let mut graph = MapGraph::default();
-    let n = 30;
-    for i in 0..n {
-        graph
-            .nodes
-            .push(node(&format!("p{i}"), &format!("ns-{}", i % 5)));
-    }
-    let protocols = [
-        Protocol::HTTP,
-        Protocol::DNS,
-        Protocol::REDIS,
-        Protocol::KAFKA,
-    ];
-    for k in 0..300usize {
-        let s = (k * 7) % n;
-        let t = (k * 13 + 1 + k / n) % n;
-        let mut e = MapEdge::new(format!("e{k}"), s, t);
-        e.protocol = Some(protocols[k % protocols.len()]);
-        e.value = 1.0 + (k % 17) as f64;
-        graph.edges.push(e);
-    }
-    let positions = (0..n)
-        .map(|i| {
-            let a = i as f64 / n as f64 * std::f64::consts::TAU;
-            Point {
-                x: a.cos() * 160.0,
-                y: a.sin() * 160.0,
-            }
-        })
-        .collect();
+    let (graph, positions) = common::busy_graph();
     Map {
         graph,
         positions,

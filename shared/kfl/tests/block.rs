@@ -7,30 +7,11 @@
 
 mod common;
 
-use common::{base, pod, service, Owned};
+use common::{base, pod, service, Owned, Rng};
 use wiremap_kfl::Filter;
 use wiremap_wire::{Detail, Dns, EntryView, Http, Protocol};
 
 const NOW_US: i64 = 1_700_000_000_000_000;
-
-/// splitmix64: deterministic, so a failure names a reproducible seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len())]
-    }
-}
 
 const LEAVES: &[&str] = &[
     "http",

@@ -76,3 +76,39 @@ pub fn two_pods() -> MapGraph {
     graph.edges.push(e);
     graph
 }
+
+/// 30 pods on a circle (radius 160) and 300 edges of mixed protocols and
+/// widths between them: hundreds of shapes. The graph and the positions.
+pub fn busy_graph() -> (MapGraph, Vec<Point>) {
+    let mut graph = MapGraph::default();
+    let n = 30;
+    for i in 0..n {
+        graph
+            .nodes
+            .push(node(&format!("p{i}"), &format!("ns-{}", i % 5)));
+    }
+    let protocols = [
+        Protocol::HTTP,
+        Protocol::DNS,
+        Protocol::REDIS,
+        Protocol::KAFKA,
+    ];
+    for k in 0..300usize {
+        let s = (k * 7) % n;
+        let t = (k * 13 + 1 + k / n) % n;
+        let mut e = MapEdge::new(format!("e{k}"), s, t);
+        e.protocol = Some(protocols[k % protocols.len()]);
+        e.value = 1.0 + (k % 17) as f64;
+        graph.edges.push(e);
+    }
+    let positions = (0..n)
+        .map(|i| {
+            let a = i as f64 / n as f64 * std::f64::consts::TAU;
+            Point {
+                x: a.cos() * 160.0,
+                y: a.sin() * 160.0,
+            }
+        })
+        .collect();
+    (graph, positions)
+}

@@ -163,24 +163,28 @@ pub fn compile_only(src: &str, reps: u32) -> Result<(), JsError> {
     Ok(())
 }
 
-/// Evaluates filter `h` on every entry; returns the number of matches
-/// (evaluation errors count as no match, as in the app).
-#[wasm_bindgen]
-pub fn count(h: u32) -> Result<u32, JsError> {
+/// Calls `count` with compiled filter `h` and the corpus.
+fn with_filter_and_corpus(
+    h: u32,
+    count: impl FnOnce(&Filter, &corpus::Corpus) -> u32,
+) -> Result<u32, JsError> {
     FILTERS.with(|fs| {
         let fs = fs.borrow();
         let f = fs
             .get(h as usize)
             .ok_or_else(|| JsError::new("no such filter"))?;
-        with_corpus(|c| {
-            let mut m = 0u32;
-            for i in 0..c.len() {
-                if f.matches(&c.view(i)) == Ok(true) {
-                    m += 1;
-                }
-            }
-            m
-        })
+        with_corpus(|c| count(f, c))
+    })
+}
+
+/// Evaluates filter `h` on every entry; returns the number of matches
+/// (evaluation errors count as no match, as in the app).
+#[wasm_bindgen]
+pub fn count(h: u32) -> Result<u32, JsError> {
+    with_filter_and_corpus(h, |f, c| {
+        (0..c.len())
+            .filter(|&i| f.matches(&c.view(i)) == Ok(true))
+            .count() as u32
     })
 }
 
@@ -188,23 +192,17 @@ pub fn count(h: u32) -> Result<u32, JsError> {
 /// the web app recomputes a map from its store.
 #[wasm_bindgen]
 pub fn count_blocks(h: u32) -> Result<u32, JsError> {
-    FILTERS.with(|fs| {
-        let fs = fs.borrow();
-        let f = fs
-            .get(h as usize)
-            .ok_or_else(|| JsError::new("no such filter"))?;
-        with_corpus(|c| {
-            let mut m = 0u32;
-            let mut views = Vec::with_capacity(Filter::BLOCK);
-            let mut at = 0;
-            while at < c.len() {
-                let end = (at + Filter::BLOCK).min(c.len());
-                views.clear();
-                views.extend((at..end).map(|i| c.view(i)));
-                m += f.matches_block(&views).0.count_ones();
-                at = end;
-            }
-            m
-        })
+    with_filter_and_corpus(h, |f, c| {
+        let mut m = 0u32;
+        let mut views = Vec::with_capacity(Filter::BLOCK);
+        let mut at = 0;
+        while at < c.len() {
+            let end = (at + Filter::BLOCK).min(c.len());
+            views.clear();
+            views.extend((at..end).map(|i| c.view(i)));
+            m += f.matches_block(&views).0.count_ones();
+            at = end;
+        }
+        m
     })
 }
