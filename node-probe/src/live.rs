@@ -561,8 +561,23 @@ fn receive_ring(mut ring: Ring, s: Shared) {
                 // The block goes back to the kernel here.
                 None
             }
-            Ok(None) => None,
-            Err(e) => Some(e),
+            Ok(None) => Some(None),
+            Err(e) => Some(Some(e)),
+        };
+        // Idle for a poll timeout (`Some(None)`) or an error: the socket
+        // reports an interface going down once, possibly while the
+        // interface still exists (its deletion completes later), so an
+        // idle ring looks again each time.
+        let failed = match failed {
+            Some(None) => {
+                if !ring.interface_exists() {
+                    info!(interface = %s.name, "interface gone: its capture ends");
+                    break;
+                }
+                None
+            }
+            Some(e) => e,
+            None => None,
         };
         if let Some(e) = failed {
             if !ring.interface_exists() {

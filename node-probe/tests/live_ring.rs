@@ -88,10 +88,29 @@ fn small_ring() -> RingConfig {
 fn send_from_host(dst: &str, port: u16, n: usize) {
     let s = UdpSocket::bind("0.0.0.0:0").unwrap();
     s.send_to(b"warm-up", (dst, 9)).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Until the neighbour entry is resolved, the kernel keeps only a few
+    // packets per neighbour and drops the rest: wait for it (a fixed pause
+    // was too short on a loaded machine).
+    let end = Instant::now() + Duration::from_secs(5);
+    while !neighbour_resolved(dst) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(50));
     for i in 0..n {
         s.send_to(&payload(i), (dst, port)).unwrap();
     }
+}
+
+/// The root namespace has a resolved link-layer address for `ip`.
+fn neighbour_resolved(ip: &str) -> bool {
+    Command::new("ip")
+        .args(["neigh", "show", ip])
+        .output()
+        .map(|o| {
+            let out = String::from_utf8_lossy(&o.stdout);
+            out.contains("lladdr") && !out.contains("INCOMPLETE") && !out.contains("FAILED")
+        })
+        .unwrap_or(false)
 }
 
 /// Sends `n` payloads from inside the namespace (a real socket in
