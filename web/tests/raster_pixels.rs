@@ -6,13 +6,11 @@
 //! through the scene cache its slices end with the pixels of a full render.
 
 use wasm_bindgen_test::*;
-use wiremap_model::MapGraph;
-use wiremap_web::camera::Camera;
 use wiremap_web::geometry::Point;
 use wiremap_web::palette::{namespace_colour, protocol_colour};
 use wiremap_web::render::{draw, RasterCanvas};
 use wiremap_web::render_gl::Backend;
-use wiremap_web::scene::{EdgePath, Frame, Scene, Theme, DARK, LIGHT};
+use wiremap_web::scene::{EdgePath, Scene, Theme, DARK, LIGHT};
 use wiremap_web::scene_cache::SceneCache;
 use wiremap_web::view_state::{Renderer, ViewState};
 use wiremap_wire::Protocol;
@@ -21,58 +19,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-use common::{canvas_sized, context_2d, expect_colour, pixel_2d, two_pods, H, W};
-
-struct Map {
-    graph: MapGraph,
-    positions: Vec<Point>,
-    camera: Camera,
-    view: ViewState,
-}
-
-impl Map {
-    fn frame(&self, theme: Theme, dpr: f64) -> Frame<'_> {
-        Frame {
-            graph: &self.graph,
-            positions: &self.positions,
-            camera: &self.camera,
-            view: &self.view,
-            width: W,
-            height: H,
-            dpr,
-            theme,
-            selected: None,
-        }
-    }
-}
-
-/// Two pods, one HTTP edge, no edge labels, zoomed in.
-fn two_nodes() -> Map {
-    Map {
-        graph: two_pods(),
-        positions: vec![Point { x: -80.0, y: 0.0 }, Point { x: 80.0, y: 0.0 }],
-        camera: Camera {
-            center: Point::default(),
-            scale: 2.0,
-        },
-        view: ViewState {
-            show_bandwidth: false,
-            ..ViewState::default()
-        },
-    }
-}
-
-/// 30 pods on a circle, 300 edges of mixed protocols and widths, curved
-/// with arrowheads; node labels (drawn by Canvas 2D in both renderers).
-fn busy_map() -> Map {
-    let (graph, positions) = common::busy_graph();
-    Map {
-        graph,
-        positions,
-        camera: Camera::default(),
-        view: ViewState::default(),
-    }
-}
+use common::{busy_map, canvas_sized, context_2d, expect_colour, pixel_2d, two_nodes, H, W};
 
 fn pixels(ctx: &web_sys::CanvasRenderingContext2d, w: f64, h: f64) -> Vec<u8> {
     ctx.get_image_data(0.0, 0.0, w, h).expect("pixels").data().0

@@ -5,14 +5,12 @@
 //! that cannot give it falls back to Canvas 2D.
 
 use wasm_bindgen_test::*;
-use wiremap_model::MapGraph;
-use wiremap_web::camera::Camera;
 use wiremap_web::geometry::Point;
 use wiremap_web::palette::{namespace_colour, protocol_colour};
 use wiremap_web::render::{draw, paint_labels};
 use wiremap_web::render_gl::{Backend, GlRenderer};
-use wiremap_web::scene::{Frame, Scene, Theme, DARK, LIGHT};
-use wiremap_web::view_state::{Renderer, ViewState};
+use wiremap_web::scene::{Scene, DARK, LIGHT};
+use wiremap_web::view_state::Renderer;
 use wiremap_web::WebError;
 use wiremap_wire::Protocol;
 
@@ -20,57 +18,13 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-use common::{context_2d, expect_colour, new_canvas, pixel_2d, two_pods, H, W};
+use common::{context_2d, expect_colour, new_canvas, pixel_2d, two_nodes, Map, H, W};
 
-/// Two pods in different namespaces, one HTTP edge from the first to the
-/// second; edge labels off (`bw=0`) so the 2D canvas shows the edge's
-/// colour at its midpoint too.
-struct Fixture {
-    graph: MapGraph,
-    positions: Vec<Point>,
-    camera: Camera,
-    view: ViewState,
-}
-
-fn fixture() -> Fixture {
-    let graph = two_pods();
-    let view = ViewState {
-        show_bandwidth: false,
-        ..ViewState::default()
-    };
-    Fixture {
-        graph,
-        positions: vec![Point { x: -80.0, y: 0.0 }, Point { x: 80.0, y: 0.0 }],
-        camera: Camera {
-            center: Point::default(),
-            scale: 2.0,
-        },
-        view,
-    }
-}
-
-impl Fixture {
-    fn frame(&self, theme: Theme) -> Frame<'_> {
-        Frame {
-            graph: &self.graph,
-            positions: &self.positions,
-            camera: &self.camera,
-            view: &self.view,
-            width: W,
-            height: H,
-            dpr: 1.0,
-            theme,
-            selected: None,
-        }
-    }
-
-    /// Screen points: node 0's centre, an empty spot, the edge's midpoint.
-    fn probes(&self) -> (Point, Point, Point) {
-        let scene = Scene::build(&self.frame(LIGHT));
-        let mid = scene.edges.first().expect("the edge is visible").mid;
-        let centre = self.camera.to_screen(self.positions[0], W, H);
-        (centre, Point { x: 20.0, y: 20.0 }, mid)
-    }
+/// Screen points: node 0's centre, an empty spot, the edge's midpoint.
+fn probes(m: &Map) -> (Point, Point, Point) {
+    let scene = Scene::build(&m.frame(LIGHT, 1.0));
+    let mid = scene.edges.first().expect("the edge is visible").mid;
+    (m.screen(0), Point { x: 20.0, y: 20.0 }, mid)
 }
 
 fn gl_renderer(c: &web_sys::HtmlCanvasElement) -> GlRenderer {
@@ -79,11 +33,11 @@ fn gl_renderer(c: &web_sys::HtmlCanvasElement) -> GlRenderer {
 
 #[wasm_bindgen_test]
 fn webgl_paints_nodes_edges_and_background() {
-    let fx = fixture();
-    let (centre, empty, mid) = fx.probes();
+    let fx = two_nodes();
+    let (centre, empty, mid) = probes(&fx);
     let canvas = new_canvas();
     let mut gl = gl_renderer(&canvas);
-    let frame = fx.frame(LIGHT);
+    let frame = fx.frame(LIGHT, 1.0);
     gl.paint(&frame, &Scene::build(&frame));
     let at = |p: Point| gl.read_pixel(p.x, p.y, 1.0).expect("readPixels");
     expect_colour(at(centre), namespace_colour("shop"), "node centre");
@@ -96,11 +50,11 @@ fn webgl_paints_nodes_edges_and_background() {
 
 #[wasm_bindgen_test]
 fn webgl_follows_the_dark_theme() {
-    let fx = fixture();
-    let (centre, empty, _) = fx.probes();
+    let fx = two_nodes();
+    let (centre, empty, _) = probes(&fx);
     let canvas = new_canvas();
     let mut gl = gl_renderer(&canvas);
-    let frame = fx.frame(DARK);
+    let frame = fx.frame(DARK, 1.0);
     gl.paint(&frame, &Scene::build(&frame));
     let at = |p: Point| gl.read_pixel(p.x, p.y, 1.0).expect("readPixels");
     expect_colour(at(empty), DARK.background, "empty spot");
@@ -109,11 +63,11 @@ fn webgl_follows_the_dark_theme() {
 
 #[wasm_bindgen_test]
 fn canvas_2d_paints_the_same_colours_at_the_same_places() {
-    let fx = fixture();
-    let (centre, empty, mid) = fx.probes();
+    let fx = two_nodes();
+    let (centre, empty, mid) = probes(&fx);
     let canvas = new_canvas();
     let ctx = context_2d(&canvas);
-    draw(&ctx, &fx.frame(LIGHT));
+    draw(&ctx, &fx.frame(LIGHT, 1.0));
     expect_colour(
         pixel_2d(&ctx, centre),
         namespace_colour("shop"),
@@ -129,14 +83,14 @@ fn canvas_2d_paints_the_same_colours_at_the_same_places() {
 
 #[wasm_bindgen_test]
 fn both_renderers_agree_pixel_for_pixel_at_the_probes() {
-    let fx = fixture();
-    let (centre, empty, mid) = fx.probes();
+    let fx = two_nodes();
+    let (centre, empty, mid) = probes(&fx);
     let c2 = new_canvas();
     let ctx = context_2d(&c2);
-    draw(&ctx, &fx.frame(DARK));
+    draw(&ctx, &fx.frame(DARK, 1.0));
     let cg = new_canvas();
     let mut gl = gl_renderer(&cg);
-    let frame = fx.frame(DARK);
+    let frame = fx.frame(DARK, 1.0);
     gl.paint(&frame, &Scene::build(&frame));
     for (p, what) in [(centre, "node"), (empty, "background"), (mid, "edge")] {
         let a = pixel_2d(&ctx, p);
@@ -152,11 +106,11 @@ fn both_renderers_agree_pixel_for_pixel_at_the_probes() {
 
 #[wasm_bindgen_test]
 fn the_label_layer_is_transparent_away_from_labels() {
-    let fx = fixture();
-    let (centre, empty, _) = fx.probes();
+    let fx = two_nodes();
+    let (centre, empty, _) = probes(&fx);
     let canvas = new_canvas();
     let ctx = context_2d(&canvas);
-    let frame = fx.frame(LIGHT);
+    let frame = fx.frame(LIGHT, 1.0);
     let scene = Scene::build(&frame);
     assert_eq!(scene.node_labels.len(), 2, "few nodes: labels drawn");
     paint_labels(&ctx, &frame, &scene);

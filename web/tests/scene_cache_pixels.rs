@@ -5,78 +5,19 @@
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use wiremap_model::MapGraph;
-use wiremap_web::camera::Camera;
 use wiremap_web::geometry::Point;
 use wiremap_web::palette::namespace_colour;
 use wiremap_web::render::draw;
-use wiremap_web::scene::{Frame, LIGHT};
+use wiremap_web::scene::LIGHT;
 use wiremap_web::scene_cache::{Progress, SceneCache};
-use wiremap_web::view_state::ViewState;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-use common::{context_2d, expect_colour, new_canvas, node, pixel_2d as pixel, two_pods, H, W};
-
-struct Map {
-    graph: MapGraph,
-    positions: Vec<Point>,
-    camera: Camera,
-    view: ViewState,
-    revision: u64,
-}
-
-impl Map {
-    fn frame(&self) -> Frame<'_> {
-        Frame {
-            graph: &self.graph,
-            positions: &self.positions,
-            camera: &self.camera,
-            view: &self.view,
-            width: W,
-            height: H,
-            dpr: 1.0,
-            theme: LIGHT,
-            selected: None,
-        }
-    }
-
-    fn screen(&self, i: usize) -> Point {
-        self.camera.to_screen(self.positions[i], W, H)
-    }
-}
-
-/// Two pods in different namespaces and one HTTP edge; no edge labels.
-fn two_nodes() -> Map {
-    let graph = two_pods();
-    Map {
-        graph,
-        positions: vec![Point { x: -80.0, y: 0.0 }, Point { x: 80.0, y: 0.0 }],
-        camera: Camera {
-            center: Point::default(),
-            scale: 2.0,
-        },
-        view: ViewState {
-            show_bandwidth: false,
-            ..ViewState::default()
-        },
-        revision: 1,
-    }
-}
-
-/// 30 pods on a circle, 300 edges of mixed protocols: hundreds of shapes.
-fn busy_map() -> Map {
-    let (graph, positions) = common::busy_graph();
-    Map {
-        graph,
-        positions,
-        camera: Camera::default(),
-        view: ViewState::default(),
-        revision: 1,
-    }
-}
+use common::{
+    busy_map, context_2d, expect_colour, new_canvas, node, pixel_2d as pixel, two_nodes, Map, H, W,
+};
 
 fn new_context() -> web_sys::CanvasRenderingContext2d {
     context_2d(&new_canvas())
@@ -89,7 +30,7 @@ fn settle(
 ) -> Option<Progress> {
     let mut done = None;
     for _ in 0..10_000 {
-        let r = cache.frame(out, &m.frame(), m.revision);
+        let r = cache.frame(out, &m.frame(LIGHT, 1.0), m.revision);
         done = r.completed.or(done);
         if !r.busy {
             return done;
@@ -111,13 +52,13 @@ fn a_cached_pan_moves_the_picture_before_any_repaint() {
     m.camera.pan(dx, dy);
     let after = m.screen(0);
     assert_eq!((after.x - before.x, after.y - before.y), (dx, dy));
-    let r = cache.frame(&out, &m.frame(), m.revision);
+    let r = cache.frame(&out, &m.frame(LIGHT, 1.0), m.revision);
     assert!(!r.started && !r.sliced, "moved, not repainted: {r:?}");
     assert!(!r.busy && cache.needs_frame(), "the repaint is still due");
     expect_colour(pixel(&out, after), namespace_colour("shop"), "node moved");
     expect_colour(pixel(&out, before), LIGHT.background, "where it was");
     // The camera stays: the next frame starts the sharp repaint.
-    let r = cache.frame(&out, &m.frame(), m.revision);
+    let r = cache.frame(&out, &m.frame(LIGHT, 1.0), m.revision);
     assert!(r.started);
     settle(&mut cache, &out, &m);
     assert!(!cache.needs_frame());
@@ -134,7 +75,7 @@ fn slices_end_with_the_pixels_of_a_full_render() {
     assert_eq!(p.done, p.total);
     assert!(p.total > 600);
     let full = new_context();
-    draw(&full, &m.frame());
+    draw(&full, &m.frame(LIGHT, 1.0));
     let a = out.get_image_data(0.0, 0.0, W, H).expect("pixels").data();
     let b = full.get_image_data(0.0, 0.0, W, H).expect("pixels").data();
     assert_eq!(a.len(), b.len());
@@ -164,7 +105,7 @@ fn a_new_graph_replaces_the_cached_picture() {
     m.graph.nodes.push(node("c/cache", "cache"));
     m.positions.push(at);
     m.revision += 1;
-    let r = cache.frame(&out, &m.frame(), m.revision);
+    let r = cache.frame(&out, &m.frame(LIGHT, 1.0), m.revision);
     assert!(r.started);
     settle(&mut cache, &out, &m);
     expect_colour(pixel(&out, spot), namespace_colour("cache"), "new node");
@@ -186,7 +127,7 @@ fn the_selection_is_drawn_over_the_picture_not_into_it() {
         .dyn_into::<web_sys::CanvasRenderingContext2d>()
         .expect("2d");
     let before = front.get_image_data(0.0, 0.0, W, H).expect("px").data();
-    let mut f = m.frame();
+    let mut f = m.frame(LIGHT, 1.0);
     f.selected = Some(0);
     let r = cache.frame(&out, &f, m.revision);
     assert!(!r.started, "selecting does not repaint the picture");

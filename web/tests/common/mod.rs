@@ -4,8 +4,11 @@
 
 use wasm_bindgen::JsCast;
 use wiremap_model::{MapEdge, MapGraph, MapNode, NodeKind};
+use wiremap_web::camera::Camera;
 use wiremap_web::geometry::Point;
 use wiremap_web::palette::rgba;
+use wiremap_web::scene::{Frame, Theme};
+use wiremap_web::view_state::ViewState;
 use wiremap_wire::Protocol;
 
 pub const W: f64 = 600.0;
@@ -111,4 +114,66 @@ pub fn busy_graph() -> (MapGraph, Vec<Point>) {
         })
         .collect();
     (graph, positions)
+}
+
+/// A graph with its positions, camera and view: what a test frame needs
+/// (`revision` is what the scene cache is told).
+pub struct Map {
+    pub graph: MapGraph,
+    pub positions: Vec<Point>,
+    pub camera: Camera,
+    pub view: ViewState,
+    pub revision: u64,
+}
+
+impl Map {
+    /// The frame at W × H in `theme` at device pixel ratio `dpr`.
+    pub fn frame(&self, theme: Theme, dpr: f64) -> Frame<'_> {
+        Frame {
+            graph: &self.graph,
+            positions: &self.positions,
+            camera: &self.camera,
+            view: &self.view,
+            width: W,
+            height: H,
+            dpr,
+            theme,
+            selected: None,
+        }
+    }
+
+    /// Node `i`'s centre on the screen.
+    pub fn screen(&self, i: usize) -> Point {
+        self.camera.to_screen(self.positions[i], W, H)
+    }
+}
+
+/// [`two_pods`] 160 px apart, zoomed in (scale 2), edge labels off so the
+/// edge's colour shows at its midpoint.
+pub fn two_nodes() -> Map {
+    Map {
+        graph: two_pods(),
+        positions: vec![Point { x: -80.0, y: 0.0 }, Point { x: 80.0, y: 0.0 }],
+        camera: Camera {
+            center: Point::default(),
+            scale: 2.0,
+        },
+        view: ViewState {
+            show_bandwidth: false,
+            ..ViewState::default()
+        },
+        revision: 1,
+    }
+}
+
+/// [`busy_graph`] at the default camera and view.
+pub fn busy_map() -> Map {
+    let (graph, positions) = busy_graph();
+    Map {
+        graph,
+        positions,
+        camera: Camera::default(),
+        view: ViewState::default(),
+        revision: 1,
+    }
 }
