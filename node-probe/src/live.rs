@@ -544,7 +544,8 @@ fn receive_ring(mut ring: Ring, s: Shared) {
     let mut drops_seen = 0u64;
     let mut errors_logged = 0u32;
     'run: while !s.stop.load(Ordering::Relaxed) {
-        let failed = match ring.next_block(POLL_TIMEOUT) {
+        // Ok(true): a block was read; Ok(false): idle for a poll timeout.
+        let read = match ring.next_block(POLL_TIMEOUT) {
             Ok(Some(block)) => {
                 for p in block.packets() {
                     if p.is_loopback_outgoing() {
@@ -559,31 +560,19 @@ fn receive_ring(mut ring: Ring, s: Shared) {
                     }
                 }
                 // The block goes back to the kernel here.
-                None
+                Ok(true)
             }
-            Ok(None) => Some(None),
-            Err(e) => Some(Some(e)),
+            Ok(None) => Ok(false),
+            Err(e) => Err(e),
         };
-        // Idle for a poll timeout (`Some(None)`) or an error: the socket
-        // reports an interface going down once, possibly while the
-        // interface still exists (its deletion completes later), so an
-        // idle ring looks again each time.
-        let failed = match failed {
-            Some(None) => {
-                if !ring.interface_exists() {
-                    info!(interface = %s.name, "interface gone: its capture ends");
-                    break;
-                }
-                None
-            }
-            Some(e) => e,
-            None => None,
-        };
-        if let Some(e) = failed {
-            if !ring.interface_exists() {
-                info!(interface = %s.name, "interface gone: its capture ends");
-                break;
-            }
+        // The socket reports an interface going down once, possibly while
+        // the interface still exists (its deletion completes later): an
+        // error or an idle ring looks whether it is gone.
+        if !matches!(read, Ok(true)) && !ring.interface_exists() {
+            info!(interface = %s.name, "interface gone: its capture ends");
+            break;
+        }
+        if let Err(e) = read {
             read_error(&s, &mut errors_logged, &e);
         }
         if !batch.is_empty() {

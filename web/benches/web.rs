@@ -204,17 +204,7 @@ fn frame_bench(nodes: u32, edges: usize) {
             let mut shown = (0, 0, 0);
             for f in 0..FRAMES {
                 let cam = camera(base, zoom, f);
-                let frame = Frame {
-                    graph: &s.graph,
-                    positions: &positions,
-                    camera: &cam,
-                    view: &s.view,
-                    width: W,
-                    height: H,
-                    dpr: 1.0,
-                    theme: LIGHT,
-                    selected: None,
-                };
+                let frame = view_frame(&s, &positions, &cam);
                 let t = now_ms();
                 let scene = Scene::build(&frame);
                 match renderer {

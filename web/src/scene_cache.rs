@@ -269,6 +269,29 @@ impl Progress {
     }
 }
 
+/// Paints the picture's next chunks with `paint`, each sized by `slicer`
+/// from the time left, until it is done or `deadline` has passed (the
+/// first chunk of a slice in which nothing else `worked` is always painted).
+fn paint_chunks(
+    progress: &mut Progress,
+    slicer: &mut Slicer,
+    deadline: f64,
+    worked: &mut bool,
+    mut paint: impl FnMut(std::ops::Range<usize>),
+) {
+    while !progress.is_done() {
+        let t = now_ms();
+        if *worked && t >= deadline {
+            break;
+        }
+        *worked = true;
+        let r = progress.advance(slicer.chunk(deadline - t));
+        let n = r.len();
+        paint(r);
+        slicer.record(n, now_ms() - t);
+    }
+}
+
 /// The last style op at or before `index` in `ops` (what to apply again
 /// when painting resumes after `index`).
 pub fn style_before(ops: &[Op], index: usize) -> Option<Op> {
@@ -468,17 +491,9 @@ impl Job {
                 progress.total = bins.steps();
             }
             let pal = Palette::of(theme);
-            while !progress.is_done() {
-                let t = now_ms();
-                if worked && t >= deadline {
-                    break;
-                }
-                worked = true;
-                let r = progress.advance(slicer.chunk(deadline - t));
-                let n = r.len();
-                paint_steps(&mut rc.pixmap, scene, &pal, view.dpr, bins, r);
-                slicer.record(n, now_ms() - t);
-            }
+            paint_chunks(progress, slicer, deadline, &mut worked, |r| {
+                paint_steps(&mut rc.pixmap, scene, &pal, view.dpr, bins, r)
+            });
             if progress.is_done() && !*shown {
                 if rc.put(&surface.ctx).is_err() {
                     let _ = surface.ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
@@ -497,14 +512,7 @@ impl Job {
                 .ctx
                 .set_transform(view.dpr, 0.0, 0.0, view.dpr, 0.0, 0.0);
             let mut style = style_before(ops, progress.done);
-            while !progress.is_done() {
-                let t = now_ms();
-                if worked && t >= deadline {
-                    break;
-                }
-                worked = true;
-                let r = progress.advance(slicer.chunk(deadline - t));
-                let n = r.len();
+            paint_chunks(progress, slicer, deadline, &mut worked, |r| {
                 paint_ops(
                     &surface.ctx,
                     scene,
@@ -513,8 +521,7 @@ impl Job {
                     style.take(),
                 );
                 surface.flush();
-                slicer.record(n, now_ms() - t);
-            }
+            });
         }
         progress.slices += 1;
         progress.work_ms += now_ms() - t0;

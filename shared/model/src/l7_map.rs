@@ -193,11 +193,12 @@ impl Sums {
 
     /// Adds the entries of `block` whose bit is set in `pass`.
     fn add_block(&mut self, block: &[&Stored], mut pass: u64, settings: &ViewSettings) {
-        // The matched, visible entries of the block with their edge slot.
-        let mut todo: [(u32, Option<&Entry>); FILTER_BLOCK] = [(0, None); FILTER_BLOCK];
+        // The matched, visible entries of the block: (edge slot, index).
+        let mut todo = [(0u32, 0u8); FILTER_BLOCK];
         let mut n = 0;
         while pass != 0 {
-            let e = &block[pass.trailing_zeros() as usize].entry;
+            let i = pass.trailing_zeros() as usize;
+            let e = &block[i].entry;
             pass &= pass - 1;
             self.matched += 1;
             let (si, di) = (e.src.identity as usize, e.dst.identity as usize);
@@ -230,20 +231,19 @@ impl Sums {
                     slot
                 }
             };
-            todo[n] = (slot, Some(e));
+            todo[n] = (slot, i as u8);
             n += 1;
         }
         // The sums, then the sketches, in two short loops over the block:
         // each reads state of up to 64 different edges (likely cache misses
         // with thousands of edges), and short loop bodies let the processor
         // overlap those misses instead of waiting for each in turn.
-        for &(slot, e) in &todo[..n] {
-            if let Some(e) = e {
-                self.accs[slot as usize].add(e);
-            }
+        for &(slot, i) in &todo[..n] {
+            self.accs[slot as usize].add(&block[usize::from(i)].entry);
         }
-        for &(slot, e) in &todo[..n] {
-            if let Some(e) = e.filter(|e| e.has_response) {
+        for &(slot, i) in &todo[..n] {
+            let e = &block[usize::from(i)].entry;
+            if e.has_response {
                 self.sketches[slot as usize].record(e.elapsed_us);
             }
         }

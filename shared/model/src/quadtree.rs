@@ -52,6 +52,29 @@ fn fmin(a: f64, b: f64) -> f64 {
     }
 }
 
+/// The end of [`pull`], shared by both versions: the sources left over
+/// after the groups of four go into lane 0, then the lanes are summed in a
+/// fixed order (so the scalar and SIMD builds give the same bits).
+#[inline(always)]
+fn pull_finish(
+    mut ax: [f64; 4],
+    mut ay: [f64; 4],
+    (rx, ry, rm): (&[f64], &[f64], &[f64]),
+    x: f64,
+    y: f64,
+) -> (f64, f64) {
+    for ((px, py), pm) in rx.iter().zip(ry).zip(rm) {
+        let (dx, dy) = (px - x, py - y);
+        let w = pm / fmax(dx * dx + dy * dy, 1.0);
+        ax[0] += dx * w;
+        ay[0] += dy * w;
+    }
+    (
+        (ax[0] + ax[1]) + (ax[2] + ax[3]),
+        (ay[0] + ay[1]) + (ay[2] + ay[3]),
+    )
+}
+
 /// `Σ m·d / max(|d|², 1)` over the sources `(sx, sy, sm)` (d from `(x, y)`
 /// to the source; closer than 1 px is softened like d3's distanceMin; a
 /// coincident source adds 0). Four independent accumulators keep the
@@ -74,20 +97,12 @@ fn pull(sx: &[f64], sy: &[f64], sm: &[f64], x: f64, y: f64) -> (f64, f64) {
             ay[l] += dy * w;
         }
     }
-    for ((px, py), pm) in cx
-        .remainder()
-        .iter()
-        .zip(cy.remainder())
-        .zip(cm.remainder())
-    {
-        let (dx, dy) = (px - x, py - y);
-        let w = pm / fmax(dx * dx + dy * dy, 1.0);
-        ax[0] += dx * w;
-        ay[0] += dy * w;
-    }
-    (
-        (ax[0] + ax[1]) + (ax[2] + ax[3]),
-        (ay[0] + ay[1]) + (ay[2] + ay[3]),
+    pull_finish(
+        ax,
+        ay,
+        (cx.remainder(), cy.remainder(), cm.remainder()),
+        x,
+        y,
     )
 }
 
@@ -127,22 +142,14 @@ fn pull(sx: &[f64], sy: &[f64], sm: &[f64], x: f64, y: f64) -> (f64, f64) {
         0 => f64x2_extract_lane::<0>(v),
         _ => f64x2_extract_lane::<1>(v),
     };
-    let mut ax = [lane(ax01, 0), lane(ax01, 1), lane(ax23, 0), lane(ax23, 1)];
-    let mut ay = [lane(ay01, 0), lane(ay01, 1), lane(ay23, 0), lane(ay23, 1)];
-    for ((px, py), pm) in cx
-        .remainder()
-        .iter()
-        .zip(cy.remainder())
-        .zip(cm.remainder())
-    {
-        let (dx, dy) = (px - x, py - y);
-        let w = pm / fmax(dx * dx + dy * dy, 1.0);
-        ax[0] += dx * w;
-        ay[0] += dy * w;
-    }
-    (
-        (ax[0] + ax[1]) + (ax[2] + ax[3]),
-        (ay[0] + ay[1]) + (ay[2] + ay[3]),
+    let ax = [lane(ax01, 0), lane(ax01, 1), lane(ax23, 0), lane(ax23, 1)];
+    let ay = [lane(ay01, 0), lane(ay01, 1), lane(ay23, 0), lane(ay23, 1)];
+    pull_finish(
+        ax,
+        ay,
+        (cx.remainder(), cy.remainder(), cm.remainder()),
+        x,
+        y,
     )
 }
 
