@@ -146,13 +146,18 @@ const EVICTION_SAMPLE: usize = 8;
 /// At most one full sweep per this much packet time when the table is full.
 const FORCED_SWEEP_EVERY_US: i64 = 100_000;
 
-/// Whether the first packet's sender is the client, from the TCP handshake
-/// or, mid-stream, from the ports (lower / well-known port = server).
-fn sender_is_client(p: &Packet<'_>) -> bool {
+/// Whether the first packet's sender is the client: from the TCP handshake;
+/// mid-stream, from the caller's knowledge of the ends (`hint`: a service
+/// address is a server), else from the ports (lower / well-known port =
+/// server).
+fn sender_is_client(p: &Packet<'_>, hint: impl FnOnce(&Packet<'_>) -> Option<bool>) -> bool {
     if let Transport::Tcp { flags, .. } = p.transport {
         if flags & tcp_flags::SYN != 0 {
             return flags & tcp_flags::ACK == 0;
         }
+    }
+    if let Some(known) = hint(p) {
+        return known;
     }
     let (s, d) = (p.src_port, p.dst_port);
     if s < PRIVILEGED_PORTS && d >= PRIVILEGED_PORTS {
@@ -210,6 +215,20 @@ impl FlowTable {
         p: &Packet<'_>,
         ended: &mut Vec<Flow>,
     ) -> (&mut Flow, Direction, bool) {
+        self.observe_with(ts_us, p, ended, |_| None)
+    }
+
+    /// [`observe`](Self::observe) with the caller's say on which end is the
+    /// client when a flow is picked up without its handshake: `hint` is
+    /// asked only then, and answers whether the packet's sender is the
+    /// client (`None`: don't know, the ports decide).
+    pub fn observe_with(
+        &mut self,
+        ts_us: i64,
+        p: &Packet<'_>,
+        ended: &mut Vec<Flow>,
+        hint: impl FnOnce(&Packet<'_>) -> Option<bool>,
+    ) -> (&mut Flow, Direction, bool) {
         let key = FlowKey::of(p);
         let flags = match p.transport {
             Transport::Tcp { flags, .. } => flags,
@@ -246,7 +265,7 @@ impl FlowTable {
                 ip: p.dst,
                 port: p.dst_port,
             };
-            let (client, server) = if sender_is_client(p) {
+            let (client, server) = if sender_is_client(p, hint) {
                 (src, dst)
             } else {
                 (dst, src)

@@ -9,10 +9,12 @@ use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 use wiremap_dissect::{Dissector, Endpoint, TcpFlags};
-use wiremap_wire::{CaptureFilter, Entry, Frame, Hello, Identity, Inventory, L7Batch, ProbeStats};
+use wiremap_wire::{
+    CaptureFilter, Entry, Frame, Hello, Identity, IdentityKind, Inventory, L7Batch, ProbeStats,
+};
 
 use crate::capture_filter::Targeting;
-use crate::decode::{self, tcp_flags, DecodeStats, LinkType, Transport};
+use crate::decode::{self, tcp_flags, DecodeStats, LinkType, Packet, Transport};
 use crate::dedupe::Dedupe;
 use crate::error::ProbeError;
 use crate::flow::{Flow, FlowConfig, FlowTable};
@@ -110,6 +112,19 @@ pub struct Pipeline {
     snapshot_seq: u64,
     batch_seq: u64,
     extra_counters: Vec<(String, u64)>,
+}
+
+/// Who is the client of a flow picked up mid-stream, from the identities:
+/// a service's address is the server end (a persistent connection seen
+/// first from the server, e.g. gRPC on 50051 to an ephemeral port, would
+/// otherwise be read backwards). `Some(true)`: the sender is the client.
+fn service_side(ids: &IdentityMap, p: &Packet<'_>) -> Option<bool> {
+    let is_service = |ip| ids.get(ip).is_some_and(|i| i.kind == IdentityKind::SERVICE);
+    match (is_service(p.src), is_service(p.dst)) {
+        (false, true) => Some(true),
+        (true, false) => Some(false),
+        _ => None,
+    }
 }
 
 fn endpoint(ip: std::net::IpAddr, port: u16) -> Endpoint {
@@ -222,7 +237,10 @@ impl Pipeline {
         if self.dedupe.is_duplicate(ts_us, &p) {
             return;
         }
-        let (flow, dir, is_new) = self.flows.observe(ts_us, &p, &mut self.ended);
+        let ids = &self.ids;
+        let (flow, dir, is_new) = self
+            .flows
+            .observe_with(ts_us, &p, &mut self.ended, |p| service_side(ids, p));
         if is_new {
             let c = self.ids.get(flow.client.ip);
             let s = self.ids.get(flow.server.ip);

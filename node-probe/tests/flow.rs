@@ -68,6 +68,31 @@ fn who_is_the_client() {
     );
 }
 
+/// Mid-stream, the caller's hint outranks the ports; a handshake outranks
+/// the hint; a hint that does not know leaves it to the ports.
+#[test]
+fn a_hint_decides_a_flow_picked_up_mid_stream() {
+    let mut tb = FlowTable::new(FlowConfig::default());
+    let mut ended = Vec::new();
+    let mut ends = |tb: &mut FlowTable, frame: &[u8], hint: Option<bool>| {
+        let (f, _, new) = tb.observe_with(0, &pkt(frame), &mut ended, |_| hint);
+        assert!(new);
+        (f.client.port, f.server.port)
+    };
+    // gRPC's 50051 is in Linux's ephemeral range: the ports alone read the
+    // server's reply as the client's.
+    let reply = t("10.96.1.51", 50051, "10.0.2.7", 41000, 9, ACK | PSH, b"x");
+    assert_eq!(ends(&mut tb, &reply, None), (50051, 41000));
+    let reply = t("10.96.1.52", 50051, "10.0.2.7", 41000, 9, ACK | PSH, b"x");
+    assert_eq!(ends(&mut tb, &reply, Some(false)), (41000, 50051));
+    // Even against a well-known port.
+    let odd = t("10.0.0.2", 80, "10.0.0.1", 40000, 1, ACK, b"x");
+    assert_eq!(ends(&mut tb, &odd, Some(true)), (80, 40000));
+    // A SYN is not second-guessed.
+    let syn = t("10.0.0.3", 5555, "10.0.0.4", 6666, 1, SYN, b"");
+    assert_eq!(ends(&mut tb, &syn, Some(false)), (5555, 6666));
+}
+
 #[test]
 fn bytes_packets_directions_and_state() {
     let mut tb = FlowTable::new(FlowConfig::default());

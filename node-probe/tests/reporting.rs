@@ -194,3 +194,62 @@ services:
     let web = ids.get("10.96.0.1".parse().unwrap());
     assert_eq!(reporting_node(None, web), None);
 }
+
+/// A persistent connection to a service picked up mid-stream, first packet
+/// from the server (gRPC on 50051, an ephemeral-range port, to the client's
+/// ephemeral port): the service end is the server, so the client pod's node
+/// reports it and the map shows client node -> server node, never the
+/// reverse. (The lab's L4 map by node once showed node-b -> node-c from
+/// exactly this.)
+#[test]
+fn a_service_end_is_the_server_of_a_flow_picked_up_mid_stream() {
+    use wiremap_probe::decode::LinkType;
+    let topo = Topology::parse(
+        r#"
+nodes:
+  - {name: node-b, ips: ["192.0.2.2"]}
+  - {name: node-c, ips: ["192.0.2.3"]}
+pods:
+  - {name: catalog-0, namespace: shop, ip: "10.0.1.5", node: node-b, labels: {app: catalog}}
+  - {name: recommendation-0, namespace: shop, ip: "10.0.2.7", node: node-c, labels: {app: rec}}
+services:
+  - {name: catalog, namespace: shop, ip: "10.96.1.51", selector: {app: catalog}}
+"#,
+    )
+    .expect("topology parses");
+    let frames = [
+        ("10.96.1.51", 50051, "10.0.2.7", 41000, &[b'r'; 300][..]),
+        ("10.0.2.7", 41000, "10.96.1.51", 50051, &[b'q'; 40][..]),
+        ("10.96.1.51", 50051, "10.0.2.7", 41000, &[b'r'; 200][..]),
+    ];
+    let mut p = Pipeline::new(PipelineConfig::new("node-c", 1), topo.identities());
+    let mut out = Vec::new();
+    for (i, (src, sp, dst, dp, data)) in frames.iter().enumerate() {
+        let f = support::ipv4(
+            support::v4(src),
+            support::v4(dst),
+            6,
+            i as u16,
+            &support::tcp(*sp, *dp, 1000 + i as u32, support::ACK | support::PSH, data),
+        );
+        p.on_frame(i as i64 * 1000, Some(LinkType::RawIp), &f, &mut out);
+    }
+    p.finish(&mut out);
+    let snap = out
+        .into_iter()
+        .rev()
+        .find_map(|o| match o {
+            Output::Frame(Frame::L4Snapshot(s)) => Some(s),
+            _ => None,
+        })
+        .expect("node-c reports the flow");
+    assert_eq!(snap.counters.len(), 1, "{snap:?}");
+    let c = &snap.counters[0];
+    let name = |i: u32| snap.identities[i as usize].name.as_str();
+    assert_eq!(
+        (name(c.client), name(c.server)),
+        ("recommendation-0", "catalog")
+    );
+    assert_eq!((c.packets_to_server, c.packets_to_client), (1, 2));
+    assert_eq!(c.bytes_to_client, 2 * 40 + 300 + 200);
+}
