@@ -67,6 +67,31 @@ impl Cmp {
     }
 }
 
+/// Integer variables that are a plain field of the entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntField {
+    StatusCode,
+    ElapsedTime,
+}
+
+impl IntField {
+    fn of(name: &str) -> Option<IntField> {
+        match name {
+            "status_code" => Some(IntField::StatusCode),
+            "elapsed_time" => Some(IntField::ElapsedTime),
+            _ => None,
+        }
+    }
+
+    #[inline(always)]
+    fn read(self, v: &EntryView<'_>) -> i64 {
+        match self {
+            IntField::StatusCode => i64::from(v.entry.status_code),
+            IntField::ElapsedTime => v.entry.elapsed_us,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StrOp {
     Eq,
@@ -81,6 +106,9 @@ pub enum Pred {
     Const(bool),
     Flag(fn(&EntryView<'_>) -> bool),
     Int(IntGet, Cmp, i64),
+    /// A comparison of a plain entry field with a constant, read without a
+    /// call (the common `status_code` / `elapsed_time` tests).
+    Field(IntField, Cmp, i64),
     Str(StrGet, StrOp, Box<str>),
     StrIn(StrGet, Box<[String]>),
     ListHas(ListGet, Box<str>),
@@ -119,6 +147,7 @@ impl std::fmt::Debug for Pred {
             Pred::Const(b) => write!(f, "Const({b})"),
             Pred::Flag(_) => f.write_str("Flag"),
             Pred::Int(_, c, k) => write!(f, "Int({c:?} {k})"),
+            Pred::Field(x, c, k) => write!(f, "Field({x:?} {c:?} {k})"),
             Pred::Str(_, op, k) => write!(f, "Str({op:?} {k:?})"),
             Pred::StrIn(_, set) => write!(f, "StrIn({set:?})"),
             Pred::ListHas(_, k) => write!(f, "ListHas({k:?})"),
@@ -218,6 +247,15 @@ impl Pred {
             };
         }
         let cmp = Cmp::of(op)?;
+        let field = |e: &TExpr| match &e.kind {
+            TKind::Var(v) => IntField::of(v.name),
+            _ => None,
+        };
+        match (field(a), field(b)) {
+            (Some(x), None) => return Some(Pred::Field(x, cmp, int_lit(b)?)),
+            (None, Some(x)) => return Some(Pred::Field(x, cmp.flip(), int_lit(a)?)),
+            _ => {}
+        }
         let (g, k, cmp) = match (getter(a), getter(b)) {
             (Some(g), None) => (g, b, cmp),
             (None, Some(g)) => (g, a, cmp.flip()),
@@ -244,6 +282,7 @@ impl Pred {
             Pred::Const(b) => *b,
             Pred::Flag(f) => f(v),
             Pred::Int(f, c, k) => c.test(f(v), *k),
+            Pred::Field(x, c, k) => c.test(x.read(v), *k),
             Pred::Str(f, op, k) => {
                 let s = f(v);
                 match op {
@@ -315,6 +354,7 @@ impl Pred {
             Pred::Flag(f) => Tri::from(f(v)),
             Pred::Proto(m) => Tri::from(proto_bit(*m, v)),
             Pred::Int(f, c, k) => Tri::from(c.test(f(v), *k)),
+            Pred::Field(x, c, k) => Tri::from(c.test(x.read(v), *k)),
             Pred::Str(f, op, k) => {
                 let s = f(v);
                 Tri::from(match op {
@@ -423,6 +463,7 @@ impl Pred {
                 each_bit(live, |i| t |= u64::from(c.test(f(&vs[i]), *k)) << i);
                 (t, 0)
             }
+            Pred::Field(x, c, k) => (field_block(*x, *c, *k, vs, live), 0),
             Pred::Not(p) => {
                 let (t, e) = p.block(vs, live);
                 (live & !t & !e, e)
@@ -472,6 +513,46 @@ impl Pred {
     }
 }
 
+/// [`Pred::Field`] over a block: the live entries one by one when few, else
+/// every entry of the block without a branch per entry (the comparison and
+/// the field read are fixed for the whole loop).
+fn field_block(x: IntField, c: Cmp, k: i64, vs: &[EntryView<'_>], live: u64) -> u64 {
+    #[inline(always)]
+    fn dense(
+        vs: &[EntryView<'_>],
+        read: impl Fn(&EntryView<'_>) -> i64,
+        test: impl Fn(i64) -> bool,
+    ) -> u64 {
+        let mut t = 0u64;
+        for (i, v) in vs.iter().enumerate() {
+            t |= u64::from(test(read(v))) << i;
+        }
+        t
+    }
+    if live.count_ones() < DENSE {
+        let mut t = 0u64;
+        each_bit(live, |i| t |= u64::from(c.test(x.read(&vs[i]), k)) << i);
+        return t;
+    }
+    macro_rules! by_cmp {
+        ($read:expr) => {
+            match c {
+                Cmp::Eq => dense(vs, $read, |a| a == k),
+                Cmp::Ne => dense(vs, $read, |a| a != k),
+                Cmp::Lt => dense(vs, $read, |a| a < k),
+                Cmp::Le => dense(vs, $read, |a| a <= k),
+                Cmp::Gt => dense(vs, $read, |a| a > k),
+                Cmp::Ge => dense(vs, $read, |a| a >= k),
+            }
+        };
+    }
+    let t = match x {
+        IntField::StatusCode => by_cmp!(|v: &EntryView<'_>| i64::from(v.entry.status_code)),
+        IntField::ElapsedTime => by_cmp!(|v: &EntryView<'_>| v.entry.elapsed_us),
+    };
+    t & live
+}
+
 /// Collects the operands of a chain of `&&` (`and`) or `||` (`!and`).
 fn flatten(e: &TExpr, and: bool, out: &mut Vec<Pred>) {
     match (&e.kind, and) {
@@ -509,6 +590,55 @@ mod tests {
     use super::*;
     use crate::schema::lookup;
 
+    /// Calls `f` with a view of an entry with these fields (others zero).
+    fn with_entry(protocol: Protocol, status: i32, elapsed: i64, f: impl FnOnce(&EntryView<'_>)) {
+        let ip = std::net::IpAddr::from([10, 0, 0, 1]);
+        let id = wiremap_wire::Identity::external(ip);
+        let peer = wiremap_wire::Peer {
+            ip,
+            port: 1,
+            identity: 0,
+        };
+        let entry = wiremap_wire::Entry {
+            id: 0,
+            timestamp_us: 0,
+            elapsed_us: elapsed,
+            protocol,
+            src: peer,
+            dst: peer,
+            conn_id: 0,
+            transport_udp: false,
+            request_size: 0,
+            response_size: 0,
+            status_code: status,
+            error: false,
+            has_response: false,
+            detail: wiremap_wire::Detail::None,
+        };
+        f(&EntryView {
+            entry: &entry,
+            src: &id,
+            dst: &id,
+            node: "",
+        });
+    }
+
+    /// The fields read without a call agree with the schema's getters.
+    #[test]
+    fn int_fields_match_the_getters() {
+        for name in ["status_code", "elapsed_time"] {
+            let field = IntField::of(name).expect("a plain field");
+            let Some(Getter::Int(get)) = lookup(name).map(|v| v.get) else {
+                panic!("{name} is an int variable");
+            };
+            for (status, elapsed) in [(0, 0), (404, 17), (-1, i64::MAX), (i32::MIN, -5)] {
+                with_entry(Protocol::HTTP, status, elapsed, |view| {
+                    assert_eq!(field.read(view), get(view), "{name}");
+                });
+            }
+        }
+    }
+
     /// The inlined protocol masks agree with the schema's getters on every
     /// protocol code.
     #[test]
@@ -518,37 +648,10 @@ mod tests {
             let Some(Getter::Bool(get)) = lookup(name).map(|v| v.get) else {
                 panic!("{name} is a bool variable");
             };
-            let ip = std::net::IpAddr::from([10, 0, 0, 1]);
-            let id = wiremap_wire::Identity::external(ip);
-            let peer = wiremap_wire::Peer {
-                ip,
-                port: 1,
-                identity: 0,
-            };
             for code in 0..=255u8 {
-                let entry = wiremap_wire::Entry {
-                    id: 0,
-                    timestamp_us: 0,
-                    elapsed_us: 0,
-                    protocol: Protocol(code),
-                    src: peer,
-                    dst: peer,
-                    conn_id: 0,
-                    transport_udp: false,
-                    request_size: 0,
-                    response_size: 0,
-                    status_code: 0,
-                    error: false,
-                    has_response: false,
-                    detail: wiremap_wire::Detail::None,
-                };
-                let view = EntryView {
-                    entry: &entry,
-                    src: &id,
-                    dst: &id,
-                    node: "",
-                };
-                assert_eq!(proto_bit(mask, &view), get(&view), "{name} on code {code}");
+                with_entry(Protocol(code), 0, 0, |view| {
+                    assert_eq!(proto_bit(mask, view), get(view), "{name} on code {code}");
+                });
             }
         }
     }
