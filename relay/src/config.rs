@@ -58,7 +58,7 @@ pub struct Config {
     /// viewer: adds at most this much latency and saves most of the
     /// per-delivery CPU under load (docs/bench/relay.md). 0 = fan every
     /// batch out at once, ms.
-    #[arg(long, env = "WIREMAP_RELAY_VIEWER_LINGER_MS", default_value_t = 10)]
+    #[arg(long, env = "WIREMAP_RELAY_VIEWER_LINGER_MS", default_value_t = 20)]
     pub viewer_linger_ms: u64,
     /// Replay ring of recent L7 batches for new viewers, bytes (0 = off).
     #[arg(long, env = "WIREMAP_RELAY_REPLAY_BYTES", default_value_t = 0)]

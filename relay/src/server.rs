@@ -141,6 +141,9 @@ pub fn start(config: Config) -> Result<Running, RelayError> {
             .configure(|cfg| static_files::mount(cfg, &static_dir))
     })
     .workers(workers)
+    // Frames leave when the hub hands them over (after its linger), not
+    // when the peer's delayed ACK releases Nagle's hold (up to 40 ms).
+    .tcp_nodelay(true)
     .disable_signals()
     .shutdown_timeout(shutdown_timeout)
     .listen(listener)?
