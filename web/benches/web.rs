@@ -648,7 +648,8 @@ const FILTERS: [&str; 5] = [
 /// and their sum; the map appears after `slices` animation frames, then
 /// one redraw).
 fn filter_change_run(corpus: &str, feed: Feed) {
-    const WORK_MS: f64 = 6.0;
+    // The app's budget for the map of a changed view (`FRAME_BUDGET_MS`).
+    const WORK_MS: f64 = 12.0;
     let mut v = ViewState::default();
     v.settings.cumulative = true;
     let mut s = Session::with_feed(feed, ViewState::default(), String::new());

@@ -277,6 +277,17 @@ impl Session {
         self.job.is_some()
     }
 
+    /// The computation in progress is for a new view (a filter, grouping
+    /// or setting the user just changed), not a refresh of the map shown
+    /// with new data: someone is waiting for it.
+    pub fn view_change_pending(&self) -> bool {
+        self.job.as_ref().is_some_and(|job| {
+            self.computed_for
+                .as_ref()
+                .is_none_or(|(_, shown)| *shown != job.key.1)
+        })
+    }
+
     /// Advances a map computation in progress, a slice of
     /// [`SLICE_ENTRIES`] entries at a time, until it is done or
     /// `out_of_time` says to stop (asked after every slice; at least one

@@ -154,3 +154,25 @@ fn a_view_change_during_a_computation_starts_the_new_one() {
     assert_eq!(s.graph, at_once.graph);
     assert_eq!(s.graph.matched, BATCHES * PER_BATCH / 4);
 }
+
+/// A computation for a view the user just changed is told apart from a
+/// refresh of the map shown (the app gives the first its whole frame).
+#[wasm_bindgen_test]
+fn a_changed_view_is_waited_for_a_refresh_is_not() {
+    let mut s = loaded(true);
+    // The first map: nothing shown yet, someone waits.
+    s.set_view(view(""), WALL);
+    assert!(s.computing() && s.view_change_pending());
+    s.finish_work(WALL);
+    assert!(!s.computing() && !s.view_change_pending());
+    // New entries and a tick: the same view again, a refresh.
+    s.receive(frames().remove(0), WALL);
+    s.tick(1_000.0, WALL);
+    assert!(s.computing(), "new data is recomputed");
+    assert!(!s.view_change_pending());
+    // A filter typed meanwhile: a new view, waited for.
+    s.set_view(view("dns"), WALL);
+    assert!(s.computing() && s.view_change_pending());
+    s.finish_work(WALL);
+    assert!(!s.view_change_pending());
+}
