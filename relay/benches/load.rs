@@ -621,17 +621,17 @@ fn clk_tck() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// utime + stime of a process, in seconds.
-fn cpu_secs(pid: &str, tck: f64) -> f64 {
+/// (utime, stime) of a process, in seconds: user space and kernel.
+fn cpu_secs(pid: &str, tck: f64) -> (f64, f64) {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
+        return (0.0, 0.0);
     };
     let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return 0.0;
+        return (0.0, 0.0);
     };
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / tck
+    (ticks(11) / tck, ticks(12) / tck)
 }
 
 /// (VmRSS, VmHWM) in KiB.
@@ -680,6 +680,9 @@ struct Step {
     p99_ms: f64,
     max_ms: f64,
     cpu_us_per_delivery: f64,
+    /// The kernel's part of it (sends, and on loopback the receiving
+    /// side's TCP input, which runs in the sender's system call).
+    kernel_us_per_delivery: f64,
     cpu_util: f64,
     gen_cpu_util: f64,
     rss_mib: f64,
@@ -812,7 +815,15 @@ async fn run_step(
     lat.sort_unstable();
     let secs = opts.secs;
     let delivered_per_s = in_window as f64 / secs;
-    let cpu = cpu1 - cpu0;
+    let (user, kernel) = (cpu1.0 - cpu0.0, cpu1.1 - cpu0.1);
+    let cpu = user + kernel;
+    let per_delivery = |secs: f64| {
+        if in_window > 0 {
+            secs * 1e6 / in_window as f64
+        } else {
+            f64::NAN
+        }
+    };
     Ok(Step {
         server,
         offered: rate,
@@ -824,13 +835,10 @@ async fn run_step(
         p50_ms: percentile(&lat, 0.50),
         p99_ms: percentile(&lat, 0.99),
         max_ms: lat.last().map_or(f64::NAN, |v| f64::from(*v) / 1000.0),
-        cpu_us_per_delivery: if in_window > 0 {
-            cpu * 1e6 / in_window as f64
-        } else {
-            f64::NAN
-        },
+        cpu_us_per_delivery: per_delivery(cpu),
+        kernel_us_per_delivery: per_delivery(kernel),
         cpu_util: cpu / secs,
-        gen_cpu_util: (gen1 - gen0) / secs,
+        gen_cpu_util: (gen1.0 + gen1.1 - gen0.0 - gen0.1) / secs,
         rss_mib: rss as f64 / 1024.0,
         hwm_mib: hwm as f64 / 1024.0,
         relay_drops,
@@ -840,7 +848,7 @@ async fn run_step(
 
 fn print_header() {
     println!(
-        "| server | offered (sent) batches/s | deliveries/s offered | delivered batches/s (all viewers) | entries/s | lost | p50 ms | p99 ms | max ms | server CPU µs/delivery | server CPU (cores) | generator CPU (cores) | RSS MiB (end / peak) |"
+        "| server | offered (sent) batches/s | deliveries/s offered | delivered batches/s (all viewers) | entries/s | lost | p50 ms | p99 ms | max ms | server CPU µs/delivery (of which kernel) | server CPU (cores) | generator CPU (cores) | RSS MiB (end / peak) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 }
@@ -861,7 +869,7 @@ fn print_step(s: &Step, opts: &Opts) {
         _ => lost,
     };
     println!(
-        "| {} | {} ({:.0}) | {} | {:.0} | {:.0} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} / {:.0} |",
+        "| {} | {} ({:.0}) | {} | {:.0} | {:.0} | {} | {:.1} | {:.1} | {:.1} | {:.2} ({:.2}) | {:.2} | {:.2} | {:.0} / {:.0} |",
         s.server.name(),
         s.offered,
         s.achieved,
@@ -873,6 +881,7 @@ fn print_step(s: &Step, opts: &Opts) {
         s.p99_ms,
         s.max_ms,
         s.cpu_us_per_delivery,
+        s.kernel_us_per_delivery,
         s.cpu_util,
         s.gen_cpu_util,
         s.rss_mib,
