@@ -594,26 +594,11 @@ mod tests {
     fn with_entry(protocol: Protocol, status: i32, elapsed: i64, f: impl FnOnce(&EntryView<'_>)) {
         let ip = std::net::IpAddr::from([10, 0, 0, 1]);
         let id = wiremap_wire::Identity::external(ip);
-        let peer = wiremap_wire::Peer {
-            ip,
-            port: 1,
-            identity: 0,
-        };
         let entry = wiremap_wire::Entry {
-            id: 0,
-            timestamp_us: 0,
-            elapsed_us: elapsed,
             protocol,
-            src: peer,
-            dst: peer,
-            conn_id: 0,
-            transport_udp: false,
-            request_size: 0,
-            response_size: 0,
             status_code: status,
-            error: false,
-            has_response: false,
-            detail: wiremap_wire::Detail::None,
+            elapsed_us: elapsed,
+            ..wiremap_wire::Entry::blank(ip)
         };
         f(&EntryView {
             entry: &entry,

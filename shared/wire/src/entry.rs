@@ -95,6 +95,34 @@ pub struct Entry {
     pub detail: Detail,
 }
 
+impl Entry {
+    /// An entry with every number zero, no protocol, no detail, both peers
+    /// `ip` port 0 identity 0: a starting point for tools and tests.
+    pub fn blank(ip: IpAddr) -> Entry {
+        let peer = Peer {
+            ip,
+            port: 0,
+            identity: 0,
+        };
+        Entry {
+            id: 0,
+            timestamp_us: 0,
+            elapsed_us: 0,
+            protocol: Protocol(0),
+            src: peer,
+            dst: peer,
+            conn_id: 0,
+            transport_udp: false,
+            request_size: 0,
+            response_size: 0,
+            status_code: 0,
+            error: false,
+            has_response: false,
+            detail: Detail::None,
+        }
+    }
+}
+
 /// Protocol-specific fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Detail {

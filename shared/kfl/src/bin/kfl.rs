@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use wiremap_kfl::{Filter, Program};
 use wiremap_wire::json::entry_from_json;
-use wiremap_wire::{Detail, Entry, EntryView, Identity, Peer, Protocol};
+use wiremap_wire::{Entry, EntryView, Identity};
 
 const USAGE: &str = "usage: kfl check EXPR | kfl eval EXPR | kfl filter EXPR [FILE]";
 
@@ -66,27 +66,7 @@ fn eval(expr: &str) -> Result<u8> {
         }
     };
     let zero_ip = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-    let peer = Peer {
-        ip: zero_ip,
-        port: 0,
-        identity: 0,
-    };
-    let entry = Entry {
-        id: 0,
-        timestamp_us: 0,
-        elapsed_us: 0,
-        protocol: Protocol(0),
-        src: peer,
-        dst: peer,
-        conn_id: 0,
-        transport_udp: false,
-        request_size: 0,
-        response_size: 0,
-        status_code: 0,
-        error: false,
-        has_response: false,
-        detail: Detail::None,
-    };
+    let entry = Entry::blank(zero_ip);
     let id = Identity::external(zero_ip);
     let view = EntryView {
         entry: &entry,
