@@ -8,8 +8,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use wiremap_model::{human_bytes, L7Aggregation, Layout, MapGraph, MapNode};
-use wiremap_wire::EntryView;
+use wiremap_model::{human_bytes, L7Aggregation, Layout, MapGraph, MapNode, StoredBlock};
 
 use crate::camera::Camera;
 use crate::feed::Feed;
@@ -302,9 +301,11 @@ impl Session {
             let done = match &self.filter {
                 Some(f) => {
                     // Blocks of 64 entries per call: the filter's first
-                    // tests run over the block without a branch each.
-                    let pred = |views: &[EntryView]| {
-                        let (pass, failed) = f.matches_block(views);
+                    // tests run over the block without a branch each, and
+                    // an entry's peers are looked up only by a test that
+                    // reads them.
+                    let pred = |block: &StoredBlock| {
+                        let (pass, failed) = f.matches_block(block);
                         errors.set(errors.get() + u64::from(failed.count_ones()));
                         pass
                     };

@@ -1,6 +1,6 @@
 //! The public filter: compile once, then `matches` per entry.
 
-use wiremap_wire::EntryView;
+use wiremap_wire::{EntryBlock, EntryView};
 
 use crate::error::{CompileError, EvalError};
 use crate::parser::parse;
@@ -58,21 +58,24 @@ impl Filter {
     }
 
     /// Evaluates up to [`Filter::BLOCK`] entries at once: bit `i` of the
-    /// first mask is set when `views[i]` matches, of the second when its
+    /// first mask is set when entry `i` matches, of the second when its
     /// evaluation failed (counted by the caller, no match). The same result
     /// as [`Filter::matches`] on each entry, faster over many entries: the
     /// first tests run over the whole block without a branch per entry and
-    /// each next test only on the entries still undecided.
+    /// each next test only on the entries still undecided; an entry's view
+    /// (peers, node) is asked of the block only by a test that reads them.
+    /// `block` is a slice of views, or any [`EntryBlock`] that makes them
+    /// on demand.
     ///
     /// # Panics
-    /// When `views` holds more than [`Filter::BLOCK`] entries.
-    pub fn matches_block(&self, views: &[EntryView<'_>]) -> (u64, u64) {
+    /// When `block` holds more than [`Filter::BLOCK`] entries.
+    pub fn matches_block<B: EntryBlock + ?Sized>(&self, block: &B) -> (u64, u64) {
         assert!(
-            views.len() <= BLOCK,
+            block.len() <= BLOCK,
             "a block holds at most {BLOCK} entries, got {}",
-            views.len()
+            block.len()
         );
-        self.pred.block(views, block_mask(views.len()))
+        self.pred.block(block, block_mask(block.len()))
     }
 
     /// Entries per call of [`Filter::matches_block`].

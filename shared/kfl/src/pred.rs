@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use wiremap_wire::{EntryView, Protocol};
+use wiremap_wire::{Entry, EntryBlock, EntryView, Protocol};
 
 use crate::ast::{BinOp, Literal};
 use crate::checker::{Func, TExpr, TKind};
@@ -84,10 +84,10 @@ impl IntField {
     }
 
     #[inline(always)]
-    fn read(self, v: &EntryView<'_>) -> i64 {
+    fn read(self, e: &Entry) -> i64 {
         match self {
-            IntField::StatusCode => i64::from(v.entry.status_code),
-            IntField::ElapsedTime => v.entry.elapsed_us,
+            IntField::StatusCode => i64::from(e.status_code),
+            IntField::ElapsedTime => e.elapsed_us,
         }
     }
 }
@@ -282,7 +282,7 @@ impl Pred {
             Pred::Const(b) => *b,
             Pred::Flag(f) => f(v),
             Pred::Int(f, c, k) => c.test(f(v), *k),
-            Pred::Field(x, c, k) => c.test(x.read(v), *k),
+            Pred::Field(x, c, k) => c.test(x.read(v.entry), *k),
             Pred::Str(f, op, k) => {
                 let s = f(v);
                 match op {
@@ -304,7 +304,7 @@ impl Pred {
                     .any(|i| matches!(i, crate::value::Value::Str(s) if *s == **k)),
             },
             Pred::MapHas(f, k) => f(v).get_str(k).is_some(),
-            Pred::Proto(m) => proto_bit(*m, v),
+            Pred::Proto(m) => proto_bit(*m, v.entry),
             Pred::Not(p) => !p.run(v)?,
             Pred::And(xs) => {
                 let mut err = None;
@@ -352,9 +352,9 @@ impl Pred {
         match self {
             Pred::Const(b) => Tri::from(*b),
             Pred::Flag(f) => Tri::from(f(v)),
-            Pred::Proto(m) => Tri::from(proto_bit(*m, v)),
+            Pred::Proto(m) => Tri::from(proto_bit(*m, v.entry)),
             Pred::Int(f, c, k) => Tri::from(c.test(f(v), *k)),
-            Pred::Field(x, c, k) => Tri::from(c.test(x.read(v), *k)),
+            Pred::Field(x, c, k) => Tri::from(c.test(x.read(v.entry), *k)),
             Pred::Str(f, op, k) => {
                 let s = f(v);
                 Tri::from(match op {
@@ -441,26 +441,26 @@ impl Pred {
     /// test); an `&&` evaluates each next operand only on the entries it has
     /// not yet decided, an `||` likewise; other leaves test their live
     /// entries one by one.
-    pub fn block(&self, vs: &[EntryView<'_>], live: u64) -> (u64, u64) {
+    pub fn block<B: EntryBlock + ?Sized>(&self, vs: &B, live: u64) -> (u64, u64) {
         debug_assert!(vs.len() <= BLOCK && live & !block_mask(vs.len()) == 0);
         match self {
             Pred::Const(b) => (if *b { live } else { 0 }, 0),
             Pred::Proto(m) => {
                 if live.count_ones() >= DENSE {
                     let mut t = 0u64;
-                    for (i, v) in vs.iter().enumerate() {
-                        t |= u64::from(proto_bit(*m, v)) << i;
+                    for i in 0..vs.len() {
+                        t |= u64::from(proto_bit(*m, vs.entry(i))) << i;
                     }
                     (t & live, 0)
                 } else {
                     let mut t = 0u64;
-                    each_bit(live, |i| t |= u64::from(proto_bit(*m, &vs[i])) << i);
+                    each_bit(live, |i| t |= u64::from(proto_bit(*m, vs.entry(i))) << i);
                     (t, 0)
                 }
             }
             Pred::Int(f, c, k) => {
                 let mut t = 0u64;
-                each_bit(live, |i| t |= u64::from(c.test(f(&vs[i]), *k)) << i);
+                each_bit(live, |i| t |= u64::from(c.test(f(&vs.view(i)), *k)) << i);
                 (t, 0)
             }
             Pred::Field(x, c, k) => (field_block(*x, *c, *k, vs, live), 0),
@@ -502,7 +502,7 @@ impl Pred {
             }
             _ => {
                 let (mut t, mut e) = (0u64, 0u64);
-                each_bit(live, |i| match self.test(&vs[i]) {
+                each_bit(live, |i| match self.test(&vs.view(i)) {
                     Tri::True => t |= 1 << i,
                     Tri::Error => e |= 1 << i,
                     Tri::False => {}
@@ -516,22 +516,24 @@ impl Pred {
 /// [`Pred::Field`] over a block: the live entries one by one when few, else
 /// every entry of the block without a branch per entry (the comparison and
 /// the field read are fixed for the whole loop).
-fn field_block(x: IntField, c: Cmp, k: i64, vs: &[EntryView<'_>], live: u64) -> u64 {
+fn field_block<B: EntryBlock + ?Sized>(x: IntField, c: Cmp, k: i64, vs: &B, live: u64) -> u64 {
     #[inline(always)]
-    fn dense(
-        vs: &[EntryView<'_>],
-        read: impl Fn(&EntryView<'_>) -> i64,
+    fn dense<B: EntryBlock + ?Sized>(
+        vs: &B,
+        read: impl Fn(&Entry) -> i64,
         test: impl Fn(i64) -> bool,
     ) -> u64 {
         let mut t = 0u64;
-        for (i, v) in vs.iter().enumerate() {
-            t |= u64::from(test(read(v))) << i;
+        for i in 0..vs.len() {
+            t |= u64::from(test(read(vs.entry(i)))) << i;
         }
         t
     }
     if live.count_ones() < DENSE {
         let mut t = 0u64;
-        each_bit(live, |i| t |= u64::from(c.test(x.read(&vs[i]), k)) << i);
+        each_bit(live, |i| {
+            t |= u64::from(c.test(x.read(vs.entry(i)), k)) << i
+        });
         return t;
     }
     macro_rules! by_cmp {
@@ -547,8 +549,8 @@ fn field_block(x: IntField, c: Cmp, k: i64, vs: &[EntryView<'_>], live: u64) -> 
         };
     }
     let t = match x {
-        IntField::StatusCode => by_cmp!(|v: &EntryView<'_>| i64::from(v.entry.status_code)),
-        IntField::ElapsedTime => by_cmp!(|v: &EntryView<'_>| v.entry.elapsed_us),
+        IntField::StatusCode => by_cmp!(|e: &Entry| i64::from(e.status_code)),
+        IntField::ElapsedTime => by_cmp!(|e: &Entry| e.elapsed_us),
     };
     t & live
 }
@@ -580,8 +582,8 @@ fn protocol_mask(name: &str) -> Option<u32> {
 }
 
 #[inline]
-fn proto_bit(mask: u32, v: &EntryView<'_>) -> bool {
-    let code = u32::from(v.entry.protocol.0);
+fn proto_bit(mask: u32, e: &Entry) -> bool {
+    let code = u32::from(e.protocol.0);
     code < 32 && (mask >> code) & 1 == 1
 }
 
@@ -618,7 +620,7 @@ mod tests {
             };
             for (status, elapsed) in [(0, 0), (404, 17), (-1, i64::MAX), (i32::MIN, -5)] {
                 with_entry(Protocol::HTTP, status, elapsed, |view| {
-                    assert_eq!(field.read(view), get(view), "{name}");
+                    assert_eq!(field.read(view.entry), get(view), "{name}");
                 });
             }
         }
@@ -635,7 +637,11 @@ mod tests {
             };
             for code in 0..=255u8 {
                 with_entry(Protocol(code), 0, 0, |view| {
-                    assert_eq!(proto_bit(mask, view), get(view), "{name} on code {code}");
+                    assert_eq!(
+                        proto_bit(mask, view.entry),
+                        get(view),
+                        "{name} on code {code}"
+                    );
                 });
             }
         }

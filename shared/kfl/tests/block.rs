@@ -8,8 +8,10 @@
 mod common;
 
 use common::{base, pod, service, Owned, Rng};
+use std::cell::Cell;
 use wiremap_kfl::Filter;
-use wiremap_wire::{Detail, Dns, EntryView, Http, Protocol};
+
+use wiremap_wire::{Detail, Dns, Entry, EntryBlock, EntryView, Http, Protocol};
 
 const NOW_US: i64 = 1_700_000_000_000_000;
 
@@ -110,6 +112,36 @@ fn random_entry(rng: &mut Rng) -> Owned {
     o
 }
 
+/// A block that makes views on demand and counts them.
+struct Lazy<'a> {
+    entries: &'a [Owned],
+    views_made: Cell<usize>,
+}
+
+impl<'a> Lazy<'a> {
+    fn new(entries: &'a [Owned]) -> Self {
+        Lazy {
+            entries,
+            views_made: Cell::new(0),
+        }
+    }
+}
+
+impl EntryBlock for Lazy<'_> {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn entry(&self, i: usize) -> &Entry {
+        &self.entries[i].entry
+    }
+
+    fn view(&self, i: usize) -> EntryView<'_> {
+        self.views_made.set(self.views_made.get() + 1);
+        self.entries[i].view()
+    }
+}
+
 #[test]
 fn block_results_equal_per_entry_results() {
     let mut rng = Rng(7);
@@ -127,6 +159,11 @@ fn block_results_equal_per_entry_results() {
             let n = (1 + rng.below(Filter::BLOCK)).min(views.len() - at);
             let block = &views[at..at + n];
             let (t, e) = f.matches_block(block);
+            assert_eq!(
+                f.matches_block(&Lazy::new(&entries[at..at + n])),
+                (t, e),
+                "{src}: views made on demand"
+            );
             assert_eq!(t & e, 0, "{src}: an entry both matched and failed");
             let inside = if n == 64 { u64::MAX } else { (1 << n) - 1 };
             assert_eq!(
@@ -161,11 +198,34 @@ fn block_results_equal_per_entry_results() {
     assert!(errored > 1_000, "only {errored} errors");
 }
 
+/// Tests of the entry itself (protocol flags, status code, latency) ask the
+/// block for no view; a peer's field asks only for the entries still
+/// undecided.
+#[test]
+fn views_are_made_only_for_tests_that_read_peers() {
+    let mut rng = Rng(11);
+    let entries: Vec<Owned> = (0..64).map(|_| random_entry(&mut rng)).collect();
+    let own = Filter::compile("http && status_code >= 400 || elapsed_time > 1000", NOW_US)
+        .expect("compiles");
+    let lazy = Lazy::new(&entries);
+    own.matches_block(&lazy);
+    assert_eq!(lazy.views_made.get(), 0);
+    let peers = Filter::compile(r#"http && dst.namespace == "prod""#, NOW_US).expect("compiles");
+    let lazy = Lazy::new(&entries);
+    let http = entries
+        .iter()
+        .filter(|o| o.entry.protocol.is_http())
+        .count();
+    peers.matches_block(&lazy);
+    assert_eq!(lazy.views_made.get(), http);
+    assert!(http > 0 && http < 64);
+}
+
 #[test]
 fn empty_and_full_blocks() {
     let o = base(Protocol::HTTP);
     let f = Filter::compile("http", NOW_US).expect("compiles");
-    assert_eq!(f.matches_block(&[]), (0, 0));
+    assert_eq!(f.matches_block::<[EntryView]>(&[]), (0, 0));
     let views = vec![o.view(); 64];
     assert_eq!(f.matches_block(&views), (u64::MAX, 0));
     let everything = Filter::compile("", NOW_US).expect("empty filter");

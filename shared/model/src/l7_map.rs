@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use wiremap_wire::{Entry, EntryView, Protocol};
+use wiremap_wire::{Entry, EntryBlock, EntryView, Protocol};
 
 use crate::fx_hash::{FxHashMap, FxHashSet};
 use crate::graph::{HiddenStats, MapEdge, MapGraph, MapNode};
@@ -70,10 +70,10 @@ pub fn aggregate_l7(
     settings: &ViewSettings,
     now_us: i64,
 ) -> MapGraph {
-    let each = |views: &[EntryView]| {
+    let each = |block: &StoredBlock| {
         let mut pass = 0u64;
-        for (i, v) in views.iter().enumerate() {
-            pass |= u64::from(filter(v)) << i;
+        for i in 0..block.len() {
+            pass |= u64::from(filter(&block.view(i))) << i;
         }
         pass
     };
@@ -83,13 +83,39 @@ pub fn aggregate_l7(
 /// Entries per call of the filter of [`aggregate_l7_blocks`].
 pub const FILTER_BLOCK: usize = 64;
 
+/// Up to [`FILTER_BLOCK`] stored entries for a block filter: an
+/// [`EntryBlock`] whose views (peers, node name) are made only when the
+/// filter asks for them.
+#[derive(Debug)]
+pub struct StoredBlock<'a> {
+    store: &'a L7Store,
+    entries: &'a [&'a Stored],
+}
+
+impl EntryBlock for StoredBlock<'_> {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[inline]
+    fn entry(&self, i: usize) -> &Entry {
+        &self.entries[i].entry
+    }
+
+    #[inline]
+    fn view(&self, i: usize) -> EntryView<'_> {
+        self.store.view(self.entries[i])
+    }
+}
+
 /// [`aggregate_l7`] with a filter that decides up to [`FILTER_BLOCK`]
 /// entries per call (e.g. a KFL2 filter's block evaluation): it returns the
-/// mask of the entries that pass, bit `i` for `views[i]`. The result is the
-/// same as `aggregate_l7` with the per-entry form of the same filter.
+/// mask of the entries that pass, bit `i` for entry `i` of the block. The
+/// result is the same as `aggregate_l7` with the per-entry form of the same
+/// filter.
 pub fn aggregate_l7_blocks(
     store: &L7Store,
-    filter: &dyn Fn(&[EntryView]) -> u64,
+    filter: &dyn Fn(&StoredBlock) -> u64,
     settings: &ViewSettings,
     now_us: i64,
 ) -> MapGraph {
@@ -274,7 +300,7 @@ impl L7Aggregation {
     pub fn advance(
         &mut self,
         store: &L7Store,
-        filter: &dyn Fn(&[EntryView]) -> u64,
+        filter: &dyn Fn(&StoredBlock) -> u64,
         max_entries: usize,
     ) -> Option<MapGraph> {
         if store.generation() != self.generation || self.chunk == usize::MAX {
@@ -285,7 +311,6 @@ impl L7Aggregation {
         let chunks = store.chunks();
         let mut budget = max_entries.max(1);
         let mut block: Vec<&Stored> = Vec::with_capacity(FILTER_BLOCK);
-        let mut views: Vec<EntryView> = Vec::with_capacity(FILTER_BLOCK);
         while budget > 0 && self.chunk < chunks.len() {
             let chunk = &chunks[self.chunk];
             if chunk.max_ts < self.sums.from || self.offset >= chunk.entries.len() {
@@ -296,13 +321,11 @@ impl L7Aggregation {
             }
             // The next block of in-window entries, filtered in one call.
             block.clear();
-            views.clear();
             let mut scanned = 0;
             for s in chunk.entries.range(self.offset..) {
                 scanned += 1;
                 if s.entry.timestamp_us >= self.sums.from {
                     block.push(s);
-                    views.push(store.view(s));
                     if block.len() == FILTER_BLOCK {
                         break;
                     }
@@ -316,7 +339,11 @@ impl L7Aggregation {
             budget -= scanned;
             if !block.is_empty() {
                 self.sums.considered += block.len() as u64;
-                let pass = filter(&views) & (u64::MAX >> (FILTER_BLOCK - block.len()));
+                let entries = StoredBlock {
+                    store,
+                    entries: &block,
+                };
+                let pass = filter(&entries) & (u64::MAX >> (FILTER_BLOCK - block.len()));
                 self.sums.add_block(&block, pass, &self.settings);
             }
         }

@@ -6,9 +6,9 @@ use proptest::prelude::*;
 use scene::*;
 use wiremap_model::{
     aggregate_l7, aggregate_l7_blocks, human_rate, Grouping, L7Aggregation, L7Store, MapGraph,
-    Metric, NodeKind, ViewSettings,
+    Metric, NodeKind, StoredBlock, ViewSettings,
 };
-use wiremap_wire::{EntryView, Protocol};
+use wiremap_wire::{EntryBlock, EntryView, Protocol};
 
 const S: i64 = 1_000_000;
 const NOW: i64 = 1_000 * S;
@@ -459,15 +459,17 @@ proptest! {
         let s = ViewSettings { cumulative, ..Default::default() };
         let keep = |v: &EntryView| !v.entry.request_size.is_multiple_of(modulus);
         let calls = std::cell::Cell::new(0usize);
-        let block = |views: &[EntryView]| {
-            assert!(!views.is_empty() && views.len() <= wiremap_model::FILTER_BLOCK);
+        let block = |b: &StoredBlock| {
+            assert!(!b.is_empty() && b.len() <= wiremap_model::FILTER_BLOCK);
             calls.set(calls.get() + 1);
             let mut m = 0u64;
-            for (i, v) in views.iter().enumerate() {
-                m |= u64::from(keep(v)) << i;
+            for i in 0..b.len() {
+                // The entry and its view are the same entry.
+                assert!(std::ptr::eq(b.entry(i), b.view(i).entry));
+                m |= u64::from(keep(&b.view(i))) << i;
             }
             // Bits past the block's entries must be ignored.
-            m | (u64::MAX << (views.len() - 1) << 1)
+            m | (u64::MAX << (b.len() - 1) << 1)
         };
         let a = aggregate_l7(&store, &keep, &s, NOW);
         let b = aggregate_l7_blocks(&store, &block, &s, NOW);
@@ -480,10 +482,10 @@ proptest! {
     fn stepped_aggregation_equals_one_pass(entries in entries_strategy(), bs in 1usize..50, step in 1usize..150, cumulative in any::<bool>()) {
         let store = store_of(&entries, bs);
         let s = ViewSettings { cumulative, ..Default::default() };
-        let keep = |views: &[EntryView]| {
+        let keep = |b: &StoredBlock| {
             let mut m = 0u64;
-            for (i, v) in views.iter().enumerate() {
-                m |= u64::from(v.entry.protocol != Protocol::DNS) << i;
+            for i in 0..b.len() {
+                m |= u64::from(b.entry(i).protocol != Protocol::DNS) << i;
             }
             m
         };
@@ -538,7 +540,7 @@ fn stepped_aggregation_restarts_when_the_store_changes() {
         .collect();
     let mut store = store_of(&raw[..200], 50);
     let s = ViewSettings::default();
-    let every = |views: &[EntryView]| u64::MAX >> (64 - views.len());
+    let every = |b: &StoredBlock| u64::MAX >> (64 - b.len());
     let mut run = L7Aggregation::new(&store, &s, NOW);
     assert!(run.advance(&store, &every, 70).is_none());
     assert_eq!(run.entries_read(), 70);

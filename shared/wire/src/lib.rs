@@ -30,4 +30,4 @@ pub use frame::{
 };
 pub use identity::{Identity, IdentityKind};
 pub use l4::{L4Counter, L4Snapshot, L7Batch};
-pub use view::EntryView;
+pub use view::{EntryBlock, EntryView};

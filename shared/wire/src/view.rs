@@ -32,3 +32,55 @@ impl<'a> EntryView<'a> {
         }
     }
 }
+
+/// A block of entries a filter reads, each made into an [`EntryView`] only
+/// when a test needs more than the entry itself (a protocol flag or a
+/// status code does not): building every view up front (two identity
+/// lookups and the node name each) cost more than the filter's own tests.
+pub trait EntryBlock {
+    /// Entries in the block.
+    fn len(&self) -> usize;
+
+    /// Entry `i` (`i < len()`).
+    fn entry(&self, i: usize) -> &Entry;
+
+    /// Entry `i` with its peers and node (`i < len()`).
+    fn view(&self, i: usize) -> EntryView<'_>;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Views made in advance.
+impl EntryBlock for [EntryView<'_>] {
+    fn len(&self) -> usize {
+        <[EntryView<'_>]>::len(self)
+    }
+
+    #[inline]
+    fn entry(&self, i: usize) -> &Entry {
+        self[i].entry
+    }
+
+    #[inline]
+    fn view(&self, i: usize) -> EntryView<'_> {
+        self[i]
+    }
+}
+
+impl EntryBlock for Vec<EntryView<'_>> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    #[inline]
+    fn entry(&self, i: usize) -> &Entry {
+        self[i].entry
+    }
+
+    #[inline]
+    fn view(&self, i: usize) -> EntryView<'_> {
+        self[i]
+    }
+}

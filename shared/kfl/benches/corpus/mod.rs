@@ -6,7 +6,8 @@
 use std::net::IpAddr;
 
 use wiremap_wire::{
-    Detail, Dns, Entry, EntryView, Grpc, Http, Identity, IdentityKind, Kafka, Peer, Protocol, Redis,
+    Detail, Dns, Entry, EntryBlock, EntryView, Grpc, Http, Identity, IdentityKind, Kafka, Peer,
+    Protocol, Redis,
 };
 
 /// The benchmark expressions: (name, source).
@@ -83,6 +84,39 @@ impl Corpus {
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Entries `at..at + n` as a block whose views are made on demand
+    /// (what the web app hands the filter from its store).
+    pub fn block(&self, at: usize, n: usize) -> Block<'_> {
+        Block {
+            corpus: self,
+            entries: &self.entries[at..at + n],
+            at,
+        }
+    }
+}
+
+/// A run of the corpus for [`wiremap_kfl::Filter::matches_block`].
+pub struct Block<'a> {
+    corpus: &'a Corpus,
+    entries: &'a [(Entry, u16, u16)],
+    at: usize,
+}
+
+impl EntryBlock for Block<'_> {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[inline]
+    fn entry(&self, i: usize) -> &Entry {
+        &self.entries[i].0
+    }
+
+    #[inline]
+    fn view(&self, i: usize) -> EntryView<'_> {
+        self.corpus.view(self.at + i)
     }
 }
 
