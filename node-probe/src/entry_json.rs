@@ -90,30 +90,49 @@ const DIGITS2: &[u8; 200] = b"\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
-fn uint(out: &mut Vec<u8>, mut v: u64) {
+/// The two digits of `v < 100`.
+fn pair(v: u64) -> [u8; 2] {
+    let d = v as usize * 2;
+    [DIGITS2[d], DIGITS2[d + 1]]
+}
+
+fn uint(out: &mut Vec<u8>, v: u64) {
+    // Up to six digits (ids, ports, sizes, latencies) as fixed-size
+    // appends; longer numbers through a buffer.
     if v < 10 {
         out.push(b'0' + v as u8);
-        return;
-    }
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    while v >= 100 {
-        let d = (v % 100) as usize * 2;
-        v /= 100;
-        at -= 2;
-        buf[at] = DIGITS2[d];
-        buf[at + 1] = DIGITS2[d + 1];
-    }
-    if v >= 10 {
-        let d = v as usize * 2;
-        at -= 2;
-        buf[at] = DIGITS2[d];
-        buf[at + 1] = DIGITS2[d + 1];
+    } else if v < 100 {
+        out.extend_from_slice(&pair(v));
+    } else if v < 1_000 {
+        let [a, b] = pair(v % 100);
+        out.extend_from_slice(&[b'0' + (v / 100) as u8, a, b]);
+    } else if v < 10_000 {
+        let ([a, b], [c, d]) = (pair(v / 100), pair(v % 100));
+        out.extend_from_slice(&[a, b, c, d]);
+    } else if v < 100_000 {
+        let ([b, c], [d, e]) = (pair(v / 100 % 100), pair(v % 100));
+        out.extend_from_slice(&[b'0' + (v / 10_000) as u8, b, c, d, e]);
+    } else if v < 1_000_000 {
+        let ([a, b], [c, d], [e, f]) = (pair(v / 10_000), pair(v / 100 % 100), pair(v % 100));
+        out.extend_from_slice(&[a, b, c, d, e, f]);
     } else {
-        at -= 1;
-        buf[at] = b'0' + v as u8;
+        let mut buf = [0u8; 20];
+        let mut at = buf.len();
+        let mut v = v;
+        while v >= 100 {
+            at -= 2;
+            buf[at..at + 2].copy_from_slice(&pair(v % 100));
+            v /= 100;
+        }
+        if v >= 10 {
+            at -= 2;
+            buf[at..at + 2].copy_from_slice(&pair(v));
+        } else {
+            at -= 1;
+            buf[at] = b'0' + v as u8;
+        }
+        out.extend_from_slice(&buf[at..]);
     }
-    out.extend_from_slice(&buf[at..]);
 }
 
 fn int(out: &mut Vec<u8>, v: i64) {
@@ -215,6 +234,22 @@ fn ip_string(out: &mut Vec<u8>, ip: IpAddr) {
     out.push(b'"');
 }
 
+/// `Identity::best_name` as a JSON string, without building it (the
+/// address is the fallback, and an address needs no escaping).
+fn best_name(out: &mut Vec<u8>, id: &Identity) {
+    if id.kind == IdentityKind::POD && !id.name.is_empty() {
+        string(out, &id.name);
+    } else if !id.service.is_empty() {
+        string(out, &id.service);
+    } else if !id.name.is_empty() {
+        string(out, &id.name);
+    } else if !id.dns.is_empty() {
+        string(out, &id.dns);
+    } else {
+        ip_string(out, id.ip);
+    }
+}
+
 /// The `end` of a flow line.
 pub fn end_name(end: Option<EndReason>) -> &'static str {
     match end {
@@ -235,7 +270,7 @@ fn flow_end(out: &mut Vec<u8>, port: u16, id: &Identity) {
     out.extend_from_slice(b",\"labels\":");
     pairs(out, &id.labels);
     out.extend_from_slice(b",\"name\":");
-    string(out, &id.best_name());
+    best_name(out, id);
     out.extend_from_slice(b",\"namespace\":");
     string(out, id.best_namespace());
     out.extend_from_slice(b",\"node\":");
@@ -298,7 +333,7 @@ impl PeerParts {
         mid.extend_from_slice(b",\"labels\":");
         pairs(&mut mid, &id.labels);
         mid.extend_from_slice(b",\"name\":");
-        string(&mut mid, &id.best_name());
+        best_name(&mut mid, id);
         mid.extend_from_slice(b",\"namespace\":");
         string(&mut mid, id.best_namespace());
         mid.extend_from_slice(b",\"node\":");
@@ -357,6 +392,30 @@ impl EntryWriter {
             self.entry(out, b, e);
             out.push(b'\n');
         }
+    }
+
+    /// Writes one line per entry of `b` to `w`, through `buf` (cleared
+    /// first), handing it over whenever it holds `chunk` bytes: the same
+    /// bytes as [`write_batch`](Self::write_batch) then one write, with a
+    /// buffer small enough to stay in cache.
+    pub fn write_batch_to<W: std::io::Write>(
+        &mut self,
+        w: &mut W,
+        buf: &mut Vec<u8>,
+        b: &L7Batch,
+        chunk: usize,
+    ) -> std::io::Result<()> {
+        self.peers.clear();
+        buf.clear();
+        for e in &b.entries {
+            self.entry(buf, b, e);
+            buf.push(b'\n');
+            if buf.len() >= chunk {
+                w.write_all(buf)?;
+                buf.clear();
+            }
+        }
+        w.write_all(buf)
     }
 
     /// Appends the JSON object of an ended flow (no newline): byte for byte
@@ -725,11 +784,45 @@ mod tests {
     }
 
     #[test]
+    fn best_names_are_written_as_best_name_returns_them() {
+        use wiremap_wire::{Identity, IdentityKind};
+        let ip: std::net::IpAddr = "10.1.2.3".parse().unwrap();
+        let mut ids = Vec::new();
+        for kind in [
+            IdentityKind::POD,
+            IdentityKind::SERVICE,
+            IdentityKind::EXTERNAL,
+        ] {
+            for mask in 0..8u8 {
+                let mut id = Identity::external(ip);
+                id.kind = kind;
+                if mask & 1 != 0 {
+                    id.name = "pod \"a\"".into();
+                }
+                if mask & 2 != 0 {
+                    id.service = "svc".into();
+                }
+                if mask & 4 != 0 {
+                    id.dns = "a.b.c".into();
+                }
+                ids.push(id);
+            }
+        }
+        for id in ids {
+            let mut out = Vec::new();
+            super::best_name(&mut out, &id);
+            assert_eq!(String::from_utf8(out).unwrap(), reference(&id.best_name()));
+        }
+    }
+
+    #[test]
     fn integers_are_written_as_to_string_writes_them() {
         let mut vals: Vec<u64> = vec![0, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
         vals.extend((0..20).map(|p| 10u64.pow(p)));
         vals.extend((1..20).map(|p| 10u64.pow(p) - 1));
         vals.extend((0..5000u64).map(|i| i * 7919));
+        vals.extend(0..120_000u64);
+        vals.extend((0..20_000u64).map(|i| 990_000 + i));
         for v in vals {
             let mut out = Vec::new();
             super::uint(&mut out, v);

@@ -6,6 +6,7 @@
 //! the stalest of a few sampled flows and counts the eviction.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use foldhash::fast::RandomState;
@@ -99,11 +100,38 @@ pub struct Flow {
     pub end: Option<EndReason>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FlowKey {
     lo: (IpAddr, u16),
     hi: (IpAddr, u16),
     proto: u8,
+}
+
+/// Hashed as a few integers instead of field by field (the derived form
+/// writes each address's variant, length and bytes separately, once per
+/// packet). Equal keys hash equally, which is all `Eq` asks.
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match (self.lo.0, self.hi.0) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                state.write_u64(u64::from(a.to_bits()) << 32 | u64::from(b.to_bits()));
+                state.write_u64(
+                    u64::from(self.lo.1) << 32 | u64::from(self.hi.1) << 16 | u64::from(self.proto),
+                );
+            }
+            (a, b) => {
+                let bits = |ip: IpAddr| match ip {
+                    IpAddr::V4(v) => u128::from(v.to_bits()),
+                    IpAddr::V6(v) => v.to_bits(),
+                };
+                state.write_u128(bits(a));
+                state.write_u128(bits(b));
+                state.write_u64(
+                    u64::from(self.lo.1) << 32 | u64::from(self.hi.1) << 16 | u64::from(self.proto),
+                );
+            }
+        }
+    }
 }
 
 impl FlowKey {
@@ -141,6 +169,8 @@ pub struct FlowTable {
 const PRIVILEGED_PORTS: u16 = 1024;
 /// Linux's default ephemeral range starts here.
 const EPHEMERAL_PORTS: u16 = 32768;
+/// Flows the table has room for before it first grows.
+const INITIAL_FLOWS: usize = 1024;
 /// Flows sampled to pick an eviction victim when the table is full.
 const EVICTION_SAMPLE: usize = 8;
 /// At most one full sweep per this much packet time when the table is full.
@@ -179,8 +209,11 @@ impl FlowTable {
     pub fn new(cfg: FlowConfig) -> Self {
         FlowTable {
             cfg,
+            // Grown as needed: a table sized for the cap up front (tens of
+            // MB) made every lookup a cache miss and every expiry sweep and
+            // snapshot walk all of its buckets.
             flows: HashMap::with_capacity_and_hasher(
-                cfg.max_flows.min(65_536),
+                cfg.max_flows.min(INITIAL_FLOWS),
                 RandomState::default(),
             ),
             next_id: 1,
@@ -246,7 +279,8 @@ impl FlowTable {
                 }
             }
         }
-        if !self.flows.contains_key(&key) && self.flows.len() >= self.cfg.max_flows {
+        // Only a full table needs the extra lookup.
+        if self.flows.len() >= self.cfg.max_flows && !self.flows.contains_key(&key) {
             self.make_room(ts_us, ended);
         }
         let mut is_new = false;

@@ -19,6 +19,10 @@ thread_local! {
         std::cell::RefCell::new((EntryWriter::new(), Vec::new()));
 }
 
+/// Bytes of JSON lines handed to the writer at a time, rather than a whole
+/// batch (about half a megabyte) at once: the line buffer stays small.
+const WRITE_CHUNK: usize = 64 << 10;
+
 fn rfc3339(us: i64) -> String {
     format_rfc3339(
         us.div_euclid(1_000_000),
@@ -88,9 +92,7 @@ pub fn write_output<W: Write>(w: &mut W, node: &str, o: &Output) -> std::io::Res
         }),
         Output::Frame(Frame::L7Batch(b)) => WRITER.with(|cell| {
             let (writer, buf) = &mut *cell.borrow_mut();
-            buf.clear();
-            writer.write_batch(buf, b);
-            w.write_all(buf)
+            writer.write_batch_to(w, buf, b, WRITE_CHUNK)
         }),
         Output::Frame(_) => Ok(()),
     }

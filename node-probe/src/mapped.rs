@@ -3,6 +3,12 @@
 //! copy into a user buffer (the copy and the kernel's page-cache walk were
 //! about an eighth of `--pcap` CPU time, docs/bench/probe.md).
 //!
+//! `--pcap` no longer uses it: reading a quarter MiB at a time into one
+//! buffer and parsing records there ([`crate::pcap::ChunkInput`]) measured
+//! about a tenth less CPU on the benchmark capture, the page faults and
+//! releases of the mapping costing more than the copy (docs/bench/probe.md,
+//! 2026-11-27). It stays as an [`Input`] for callers that want it.
+//!
 //! Why `unsafe` lives here: `mmap`, `madvise` and `munmap` are only
 //! reachable through `libc`, and turning the mapping into a byte slice is
 //! `unsafe`. Besides `ring.rs`, this is the only module of the crate

@@ -70,6 +70,84 @@ impl<R: Read> Input for ReadInput<R> {
     }
 }
 
+/// [`Input`] over a [`Read`] through one large reused buffer: takes are
+/// slices of it, so a record is not copied again after `read` put it there;
+/// only the bytes of a take that straddles the end of what was read move
+/// to the front before the next `read`. The same takes, clean ends and
+/// truncations as [`ReadInput`].
+#[derive(Debug)]
+pub struct ChunkInput<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// Taken up to here …
+    pos: usize,
+    /// … and read up to here.
+    end: usize,
+    last: std::ops::Range<usize>,
+}
+
+impl<R: Read> ChunkInput<R> {
+    /// Reads `capacity` bytes at a time (more when one take is larger).
+    pub fn with_capacity(capacity: usize, inner: R) -> Self {
+        ChunkInput {
+            inner,
+            buf: vec![0; capacity.max(1)],
+            pos: 0,
+            end: 0,
+            last: 0..0,
+        }
+    }
+}
+
+impl<R: Read> Input for ChunkInput<R> {
+    #[inline]
+    fn take(&mut self, n: usize, what: &'static str) -> Result<bool, ProbeError> {
+        if self.end - self.pos < n {
+            self.refill(n)?;
+            let have = self.end - self.pos;
+            if have < n {
+                return if have == 0 && n > 0 {
+                    Ok(false)
+                } else {
+                    Err(ProbeError::Truncated(what))
+                };
+            }
+        }
+        self.last = self.pos..self.pos + n;
+        self.pos += n;
+        Ok(true)
+    }
+
+    #[inline]
+    fn last(&self) -> &[u8] {
+        &self.buf[self.last.clone()]
+    }
+}
+
+impl<R: Read> ChunkInput<R> {
+    /// Moves the unread bytes to the front and reads until `n` are held or
+    /// the input ends.
+    #[cold]
+    fn refill(&mut self, n: usize) -> Result<(), ProbeError> {
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        self.last = 0..0;
+        if self.buf.len() < n {
+            self.buf.resize(n, 0);
+        }
+        while self.end < n {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => break,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// [`Input`] over bytes in memory: takes are sub-slices, nothing is copied.
 #[derive(Debug, Clone)]
 pub struct SliceInput<'a> {

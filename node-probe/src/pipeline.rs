@@ -337,15 +337,25 @@ impl Pipeline {
         // Moved out into a vector of the exact size; `pending` keeps its
         // capacity for the next batch instead of growing again from empty.
         let mut entries: Vec<Entry> = self.pending.drain(..).collect();
+        // The last address of each end and its index: consecutive entries
+        // mostly share their ends, which then skip the map.
+        let mut last: [Option<(std::net::IpAddr, u32)>; 2] = [None; 2];
         for e in &mut entries {
             if self.cfg.redact {
                 crate::redact::redact(e);
             }
-            for peer in [&mut e.src, &mut e.dst] {
-                let i = *index.entry(peer.ip).or_insert_with(|| {
-                    identities.push(self.ids.resolve(peer.ip));
-                    (identities.len() - 1) as u32
-                });
+            for (end, peer) in [&mut e.src, &mut e.dst].into_iter().enumerate() {
+                let i = match last[end] {
+                    Some((ip, i)) if ip == peer.ip => i,
+                    _ => {
+                        let i = *index.entry(peer.ip).or_insert_with(|| {
+                            identities.push(self.ids.resolve(peer.ip));
+                            (identities.len() - 1) as u32
+                        });
+                        last[end] = Some((peer.ip, i));
+                        i
+                    }
+                };
                 peer.identity = i;
             }
         }

@@ -106,19 +106,31 @@ impl L4Totals {
         }
         let mut table: Vec<Identity> = Vec::new();
         let mut table_index: HashMap<Identity, u32, RandomState> = HashMap::default();
-        let mut intern = |id: Identity| -> u32 {
-            if let Some(i) = table_index.get(&id) {
+        // Interned by address first: an address resolves to the same
+        // identity throughout, so each is resolved and hashed as a whole
+        // identity once (rows share their ends).
+        let mut by_ip: HashMap<IpAddr, u32, RandomState> = HashMap::default();
+        let mut intern = |ip: IpAddr| -> u32 {
+            if let Some(i) = by_ip.get(&ip) {
                 return *i;
             }
-            let i = table.len() as u32;
-            table_index.insert(id.clone(), i);
-            table.push(id);
+            let id = ids.resolve(ip);
+            let i = match table_index.get(&id) {
+                Some(i) => *i,
+                None => {
+                    let i = table.len() as u32;
+                    table_index.insert(id.clone(), i);
+                    table.push(id);
+                    i
+                }
+            };
+            by_ip.insert(ip, i);
             i
         };
         let mut merged: HashMap<(u32, u32, u16, u8), L4Counter, RandomState> = HashMap::default();
         for (slot, (key, row)) in self.keys.iter().zip(&self.rows).enumerate() {
-            let c = intern(ids.resolve(key.client));
-            let s = intern(ids.resolve(key.server));
+            let c = intern(key.client);
+            let s = intern(key.server);
             let e = merged
                 .entry((c, s, key.server_port, key.ip_proto))
                 .or_insert_with(|| L4Counter {

@@ -42,6 +42,14 @@ fn reference(b: &L7Batch) -> String {
 fn ours(b: &L7Batch) -> String {
     let mut out = Vec::new();
     EntryWriter::new().write_batch(&mut out, b);
+    // Written in chunks to a writer: the same bytes.
+    for chunk in [1, 1000, usize::MAX] {
+        let (mut w, mut buf) = (Vec::new(), b"stale".to_vec());
+        EntryWriter::new()
+            .write_batch_to(&mut w, &mut buf, b, chunk)
+            .unwrap();
+        assert_eq!(w, out, "chunks of {chunk}");
+    }
     String::from_utf8(out).expect("UTF-8")
 }
 

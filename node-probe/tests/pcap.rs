@@ -8,7 +8,7 @@ use std::io::Cursor;
 use support::*;
 use wiremap_probe::decode::LinkType;
 use wiremap_probe::mapped::MappedInput;
-use wiremap_probe::pcap::{Capture, CaptureReader, Input, SliceReader, MAX_RECORD_LEN};
+use wiremap_probe::pcap::{Capture, CaptureReader, ChunkInput, Input, SliceReader, MAX_RECORD_LEN};
 use wiremap_probe::ProbeError;
 
 fn frame() -> Vec<u8> {
@@ -53,6 +53,15 @@ fn all(bytes: Vec<u8>) -> Result<Vec<Record>, ProbeError> {
     };
     assert_eq!(show(&slice), show(&read), "in memory vs read");
     assert_eq!(show(&mapped), show(&read), "mapped vs read");
+    // Read in chunks (what `--pcap` does), with chunks smaller than a
+    // record header, than a record, and larger than the file.
+    for capacity in [1, 7, 100, 4096, 1 << 20] {
+        let file = std::fs::File::open(&path).unwrap();
+        let chunked = records(Capture::with_input(ChunkInput::with_capacity(
+            capacity, file,
+        )));
+        assert_eq!(show(&chunked), show(&read), "chunks of {capacity} vs read");
+    }
     read
 }
 

@@ -1,7 +1,7 @@
 //! DNS message decoding (RFC 1035): header, questions, answers; names with
 //! compression pointers, bounded in length and jumps.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 use crate::error::DissectError;
 
@@ -55,10 +55,48 @@ fn u16_at(b: &[u8], i: usize) -> Result<u16, DissectError> {
 }
 
 /// Reads the name at `pos`; returns it and the position after it.
-fn name(msg: &[u8], mut pos: usize) -> Result<(String, usize), DissectError> {
-    // Built as ASCII bytes: printable label bytes as they are, others as
-    // `\DDD` escapes.
+fn name(msg: &[u8], pos: usize) -> Result<(String, usize), DissectError> {
     let mut out: Vec<u8> = Vec::with_capacity(64);
+    let after = walk_name(msg, pos, Walk::Build(&mut out))?;
+    if out.is_empty() {
+        out.push(b'.');
+    }
+    let out = String::from_utf8(out).map_err(|_| BAD)?;
+    Ok((out, after))
+}
+
+/// The position after the name at `pos`, checked exactly as [`name`]
+/// checks it, without building its text (owner names of answers).
+fn skip_name(msg: &[u8], pos: usize) -> Result<usize, DissectError> {
+    // First without looking inside labels, counting every byte as an
+    // escape: within the bound that way, the text is within it too. Only a
+    // name that may be over it is walked again, exactly.
+    match walk_name(msg, pos, Walk::Quick) {
+        Err(e) if e == MAYBE_LONG => walk_name(msg, pos, Walk::Exact),
+        r => r,
+    }
+}
+
+/// What [`walk_name`] does with the labels.
+enum Walk<'a> {
+    /// Appends the text.
+    Build(&'a mut Vec<u8>),
+    /// Measures the text exactly.
+    Exact,
+    /// Bounds the text by four bytes a label byte; [`MAYBE_LONG`] when
+    /// that bound is over the limit.
+    Quick,
+}
+
+/// [`Walk::Quick`] cannot tell: walk exactly.
+const MAYBE_LONG: DissectError = DissectError::Malformed("dns name maybe long");
+
+/// Follows the name at `pos` (labels and compression pointers) and returns
+/// the position after it; appends its text to `out` when given: printable
+/// label bytes as they are, others as `\DDD` escapes, labels joined by
+/// dots. The text's length is bounded whether or not it is built.
+fn walk_name(msg: &[u8], mut pos: usize, mut how: Walk<'_>) -> Result<usize, DissectError> {
+    let mut text_len = 0usize;
     let mut end = None;
     let mut jumps = 0;
     loop {
@@ -66,35 +104,46 @@ fn name(msg: &[u8], mut pos: usize) -> Result<(String, usize), DissectError> {
         match len & 0xc0 {
             0x00 => {
                 if len == 0 {
-                    let after = end.unwrap_or(pos + 1);
-                    if out.is_empty() {
-                        out.push(b'.');
-                    }
-                    let out = String::from_utf8(out).map_err(|_| BAD)?;
-                    return Ok((out, after));
+                    return Ok(end.unwrap_or(pos + 1));
                 }
                 let label = msg.get(pos + 1..pos + 1 + usize::from(len)).ok_or(BAD)?;
-                if !out.is_empty() {
-                    out.push(b'.');
-                }
-                if label.iter().all(|&c| c.is_ascii_graphic() && c != b'.') {
-                    out.extend_from_slice(label);
+                let plain = |c: u8| c.is_ascii_graphic() && c != b'.';
+                let sep = usize::from(text_len > 0);
+                let escaped = if matches!(how, Walk::Quick) {
+                    label.len()
+                } else if all_plain(label) {
+                    0
                 } else {
-                    for &c in label {
-                        if c.is_ascii_graphic() && c != b'.' {
-                            out.push(c);
-                        } else {
-                            out.extend_from_slice(&[
-                                b'\\',
-                                b'0' + c / 100,
-                                b'0' + c / 10 % 10,
-                                b'0' + c % 10,
-                            ]);
+                    label.iter().filter(|&&c| !plain(c)).count()
+                };
+                text_len += sep + label.len() + 3 * escaped;
+                if let Walk::Build(out) = &mut how {
+                    if sep > 0 {
+                        out.push(b'.');
+                    }
+                    if escaped == 0 {
+                        out.extend_from_slice(label);
+                    } else {
+                        for &c in label {
+                            if plain(c) {
+                                out.push(c);
+                            } else {
+                                out.extend_from_slice(&[
+                                    b'\\',
+                                    b'0' + c / 100,
+                                    b'0' + c / 10 % 10,
+                                    b'0' + c % 10,
+                                ]);
+                            }
                         }
                     }
                 }
-                if out.len() > MAX_NAME * 4 {
-                    return Err(BAD);
+                if text_len > MAX_NAME * 4 {
+                    return Err(if matches!(how, Walk::Quick) {
+                        MAYBE_LONG
+                    } else {
+                        BAD
+                    });
                 }
                 pos += 1 + usize::from(len);
             }
@@ -112,10 +161,71 @@ fn name(msg: &[u8], mut pos: usize) -> Result<(String, usize), DissectError> {
     }
 }
 
+/// Fuzzing: [`skip_name`] must agree with [`name`] wherever a name starts,
+/// and [`parse_with`] without questions with [`parse`].
+#[cfg(feature = "fuzzing")]
+pub(crate) fn check_skip_name(msg: &[u8]) {
+    for pos in [0, 12, msg.len() / 2, msg.len().saturating_sub(2)] {
+        assert_eq!(skip_name(msg, pos), name(msg, pos).map(|(_, after)| after));
+    }
+    assert_eq!(parse_with(msg, false), parse(msg).map(without_questions));
+}
+
+/// `m` with its questions dropped, as `parse_with(_, false)` leaves them.
+#[cfg(any(test, feature = "fuzzing"))]
+fn without_questions(mut m: Message) -> Message {
+    m.questions = Vec::new();
+    m.question_types = Vec::new();
+    m
+}
+
+/// Whether every byte of `label` is printable ASCII other than '.' (shown
+/// as it is), eight bytes at a time.
+fn all_plain(label: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut chunks = label.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        // A byte below 0x21, above 0x7e, or equal to '.'.
+        let below = x.wrapping_sub(ONES * 0x21) & !x & HIGH;
+        let above = (x.wrapping_add(ONES) | x) & HIGH;
+        let d = x ^ (ONES * u64::from(b'.'));
+        let dot = d.wrapping_sub(ONES) & !d & HIGH;
+        if below | above | dot != 0 {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|&c| c.is_ascii_graphic() && c != b'.')
+}
+
+/// An IPv4 address as `Ipv4Addr`'s `Display` writes it.
+fn ipv4_text(a: [u8; 4]) -> String {
+    let mut s = String::with_capacity(15);
+    for (i, o) in a.into_iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        if o >= 100 {
+            s.push(char::from(b'0' + o / 100));
+        }
+        if o >= 10 {
+            s.push(char::from(b'0' + o / 10 % 10));
+        }
+        s.push(char::from(b'0' + o % 10));
+    }
+    s
+}
+
 fn rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> Result<String, DissectError> {
     let data = msg.get(start..start + len).ok_or(BAD)?;
     Ok(match (rtype, len) {
-        (1, 4) => Ipv4Addr::new(data[0], data[1], data[2], data[3]).to_string(),
+        (1, 4) => ipv4_text([data[0], data[1], data[2], data[3]]),
         (28, 16) => {
             let mut a = [0u8; 16];
             a.copy_from_slice(data);
@@ -140,6 +250,12 @@ fn rdata(msg: &[u8], rtype: u16, start: usize, len: usize) -> Result<String, Dis
 
 /// Decodes one DNS message (without the TCP length prefix).
 pub(crate) fn parse(msg: &[u8]) -> Result<Message, DissectError> {
+    parse_with(msg, true)
+}
+
+/// [`parse`]; without `questions` the questions are checked the same way
+/// but not kept (a response whose query is at hand takes the query's).
+pub(crate) fn parse_with(msg: &[u8], questions: bool) -> Result<Message, DissectError> {
     if msg.len() < 12 {
         return Err(BAD);
     }
@@ -154,19 +270,33 @@ pub(crate) fn parse(msg: &[u8]) -> Result<Message, DissectError> {
         truncated: flags & 0x0200 != 0,
         ..Message::default()
     };
+    // Sized up front (a question takes at least 5 bytes, an answer 11).
+    let room = msg.len() - 12;
+    if questions {
+        let kept = qd.min(MAX_RECORDS).min(room / 5);
+        m.questions = Vec::with_capacity(kept);
+        m.question_types = Vec::with_capacity(kept);
+    }
+    m.answers = Vec::with_capacity(an.min(MAX_RECORDS).min(room / 11));
     let mut pos = 12;
     for i in 0..qd {
-        let (n, after) = name(msg, pos)?;
+        let keep = questions && i < MAX_RECORDS;
+        let (n, after) = if keep {
+            let (n, after) = name(msg, pos)?;
+            (Some(n), after)
+        } else {
+            (None, skip_name(msg, pos)?)
+        };
         let qtype = u16_at(msg, after)?;
         u16_at(msg, after + 2)?;
         pos = after + 4;
-        if i < MAX_RECORDS {
+        if let Some(n) = n {
             m.questions.push(n);
             m.question_types.push(type_name(qtype));
         }
     }
     for i in 0..an {
-        let (_, after) = name(msg, pos)?;
+        let after = skip_name(msg, pos)?;
         let rtype = u16_at(msg, after)?;
         let rdlen = usize::from(u16_at(msg, after + 8)?);
         let start = after + 10;
@@ -202,12 +332,115 @@ mod tests {
     }
 
     #[test]
+    fn parsing_without_questions_checks_them_all_the_same() {
+        let good: &[u8] = &[
+            0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0, //
+            3, b'w', b'w', b'w', 1, b'a', 0, 0, 1, 0, 1, //
+            0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 16, //
+            0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1,
+        ];
+        for cut in 0..=good.len() {
+            let mut m = good[..cut].to_vec();
+            assert_eq!(parse_with(&m, false), parse(&m).map(without_questions));
+            // A broken question name, pointer loop, truncated type.
+            for (at, v) in [(12, 0x80), (12, 0xc0), (13, 12), (18, 9)] {
+                if at < m.len() {
+                    let old = m[at];
+                    m[at] = v;
+                    assert_eq!(parse_with(&m, false), parse(&m).map(without_questions));
+                    m[at] = old;
+                }
+            }
+        }
+        assert!(parse_with(good, false).is_ok());
+    }
+
+    #[test]
     fn unprintable_label_bytes_are_escaped_as_three_digits() {
         let msg: &[u8] = &[3, b'a', b'.', b'b', 4, b' ', 0, 0xff, b'~', 0, 9];
         let (n, after) = name(msg, 0).unwrap();
         assert_eq!(n, "a\\046b.\\032\\000\\255~");
         assert_eq!(after, 10);
         assert_eq!(name(&[0], 0).unwrap(), (".".to_string(), 1));
+    }
+
+    #[test]
+    fn ipv4_text_is_what_display_writes() {
+        for o in 0..=255u8 {
+            for a in [[o, 0, 9, 10], [99, o, 100, 255], [1, 2, o, o]] {
+                let want = std::net::Ipv4Addr::from(a).to_string();
+                assert_eq!(ipv4_text(a), want);
+            }
+        }
+    }
+
+    #[test]
+    fn plain_labels_are_found_eight_bytes_at_a_time() {
+        let plain = |l: &[u8]| l.iter().all(|&c| c.is_ascii_graphic() && c != b'.');
+        for c in 0..=255u8 {
+            for at in 0..20 {
+                let mut l = b"abcdefghijklmnopqrst".to_vec();
+                l[at] = c;
+                assert_eq!(all_plain(&l), plain(&l), "{c} at {at}");
+                assert_eq!(all_plain(&l[..at + 1]), plain(&l[..at + 1]), "{c} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn skip_name_agrees_with_name() {
+        // Small alphabets so that labels, pointers, escapes and loops occur.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let bytes = [0u8, 1, 2, 3, 63, 0xc0, 0x41, b'a', b'.', b' ', 0xff, 5];
+        for _ in 0..50_000 {
+            let len = (next() % 24) as usize;
+            let msg: Vec<u8> = (0..len)
+                .map(|_| bytes[(next() % bytes.len() as u64) as usize])
+                .collect();
+            for pos in 0..msg.len() + 1 {
+                assert_eq!(
+                    skip_name(&msg, pos),
+                    name(&msg, pos).map(|(_, after)| after),
+                    "{msg:?} at {pos}"
+                );
+            }
+        }
+        // The length bound: 4 labels of 63 escaped bytes pass (1011 bytes
+        // of text), 5 do not.
+        for n in [4usize, 5] {
+            let mut msg = Vec::new();
+            for _ in 0..n {
+                msg.push(63u8);
+                msg.extend_from_slice(&[0u8; 63]);
+            }
+            msg.push(0);
+            assert_eq!(skip_name(&msg, 0), name(&msg, 0).map(|(_, a)| a));
+            assert_eq!(skip_name(&msg, 0).is_ok(), n == 4, "{n}");
+        }
+        // Long names of plain bytes are within the bound (the quick walk
+        // cannot tell, the exact one can); escapes late in a long name.
+        for n in [4usize, 5, 16] {
+            for last in [b'a', 0] {
+                let mut msg = Vec::new();
+                for i in 0..n {
+                    msg.push(63u8);
+                    let fill = if i + 1 == n { last } else { b'a' };
+                    msg.extend_from_slice(&[fill; 63]);
+                }
+                msg.push(0);
+                assert_eq!(
+                    skip_name(&msg, 0),
+                    name(&msg, 0).map(|(_, a)| a),
+                    "{n} {last}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -23,9 +23,10 @@ pub(crate) struct Query {
 fn dns_txn(client: Side, query: Option<Query>, response: Option<(i64, u64, Message)>) -> Txn {
     let mut d = Dns::default();
     let (mut request_ts, mut request_size) = (0, 0);
-    if let Some(q) = &query {
-        d.questions = q.msg.questions.clone();
-        d.question_types = q.msg.question_types.clone();
+    let asked = query.is_some();
+    if let Some(q) = query {
+        d.questions = q.msg.questions;
+        d.question_types = q.msg.question_types;
         d.request = true;
         d.request_length = q.size;
         d.truncated = q.msg.truncated;
@@ -34,9 +35,9 @@ fn dns_txn(client: Side, query: Option<Query>, response: Option<(i64, u64, Messa
     }
     let (mut response_ts, mut response_size, mut status) = (None, 0, 0);
     if let Some((ts, size, m)) = response {
-        if query.is_none() {
-            d.questions = m.questions.clone();
-            d.question_types = m.question_types.clone();
+        if !asked {
+            d.questions = m.questions;
+            d.question_types = m.question_types;
             request_ts = ts;
         }
         d.answers = m.answers;
@@ -190,12 +191,28 @@ impl DnsUdp {
         cx: &mut Cx<'_>,
         out: &mut Vec<UdpTxn>,
     ) -> bool {
-        let Ok(msg) = dns::parse(payload) else {
-            return false;
+        // A response takes its query's questions: with the query at hand,
+        // its own are only checked, not built.
+        let query = match payload {
+            [a, b, flags, ..] if payload.len() >= 12 && flags & 0x80 != 0 => {
+                let key = (dst, src, u16::from_be_bytes([*a, *b]));
+                self.pending.remove(&key).map(|q| (key, q))
+            }
+            _ => None,
+        };
+        let msg = match dns::parse_with(payload, query.is_none()) {
+            Ok(m) => m,
+            Err(_) => {
+                // Not DNS after all: the query waits on.
+                if let Some((key, q)) = query {
+                    self.pending.insert(key, q);
+                }
+                return false;
+            }
         };
         let size = payload.len() as u64;
         if msg.response {
-            let q = self.pending.remove(&(dst, src, msg.id));
+            let q = query.map(|(_, q)| q);
             if q.is_none() {
                 cx.bump(Counter::responses_without_request);
             }

@@ -58,6 +58,9 @@ pub fn session(kind: Kind, input: &[u8]) -> usize {
         Kind::Kafka => Detected::Kafka(0),
         Kind::DnsTcp => Detected::DnsTcp(0),
     };
+    if matches!(kind, Kind::Redis) {
+        crate::redis::check_bulk_command(input);
+    }
     let mut s = Session::start(found, &mut cx);
     let mut ts = 0;
     commands(input, |ctl, data| {
@@ -133,12 +136,14 @@ pub fn engine(input: &[u8]) -> usize {
 
 /// Decodes one DNS message.
 pub fn dns_message(data: &[u8]) -> bool {
+    crate::dns::check_skip_name(data);
     crate::dns::parse(data).is_ok()
 }
 
 /// Decodes HPACK header blocks (input split on 0xff 0x00 pairs would be
 /// arbitrary; the first byte says where the first block ends).
 pub fn hpack(data: &[u8]) -> usize {
+    crate::huffman::check_against_bitwise(data);
     let mut d = crate::hpack::Decoder::new(4096);
     let Some((&cut, rest)) = data.split_first() else {
         return 0;

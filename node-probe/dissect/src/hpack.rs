@@ -168,7 +168,12 @@ impl Decoder {
                 (name, value)
             };
             if out.len() < max_headers {
-                out.push((name.to_ascii_lowercase(), value));
+                let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                    name.to_ascii_lowercase()
+                } else {
+                    name
+                };
+                out.push((name, value));
             }
         }
         Ok(out)

@@ -4,13 +4,17 @@
 //!
 //! Bodies are counted, never buffered; only one message head at a time is.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use wiremap_wire::{Http, Protocol};
 
 use crate::counters::Counter;
 use crate::error::DissectError;
-use crate::http_fields::{http_txn, push_header, request_cookies, response_cookie, set_target};
+use crate::http_fields::{
+    http_txn, push_header_owned, request_cookies, response_cookie, set_target,
+};
+use crate::scan::find_byte;
 use crate::txn::{Cx, Side};
 
 /// Request methods recognised at the start of a request line.
@@ -144,18 +148,46 @@ struct Head<'a> {
 
 fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    while i < buf.len() {
-        if buf[i] == b'\n' {
-            if i >= 1 && buf[i - 1] == b'\n' {
-                return Some(i + 1);
-            }
-            if i >= 2 && buf[i - 1] == b'\r' && buf[i - 2] == b'\n' {
-                return Some(i + 1);
-            }
+    while let Some(j) = buf.get(i..).and_then(|rest| find_byte(rest, b'\n')) {
+        i += j;
+        if i >= 1 && buf[i - 1] == b'\n' {
+            return Some(i + 1);
+        }
+        if i >= 2 && buf[i - 1] == b'\r' && buf[i - 2] == b'\n' {
+            return Some(i + 1);
         }
         i += 1;
     }
     None
+}
+
+/// `str::split('\n')` with one '\r' before each '\n' dropped, searching
+/// bytes (the separator is ASCII, so its positions are char boundaries).
+struct Lines<'a> {
+    rest: &'a str,
+    done: bool,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.done {
+            return None;
+        }
+        let line = match find_byte(self.rest.as_bytes(), b'\n') {
+            Some(i) => {
+                let l = &self.rest[..i];
+                self.rest = &self.rest[i + 1..];
+                l
+            }
+            None => {
+                self.done = true;
+                self.rest
+            }
+        };
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
 }
 
 fn parse_head<'a>(
@@ -164,7 +196,10 @@ fn parse_head<'a>(
     counters: &mut Cx<'_>,
 ) -> Result<Head<'a>, DissectError> {
     let text = std::str::from_utf8(raw).map_err(|_| DissectError::Malformed("http"))?;
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let mut lines = Lines {
+        rest: text,
+        done: false,
+    };
     let first = lines.next().ok_or(DissectError::Malformed("http"))?;
     let mut parts = first.splitn(3, ' ');
     let start = [
@@ -172,19 +207,20 @@ fn parse_head<'a>(
         parts.next().unwrap_or(""),
         parts.next().unwrap_or(""),
     ];
-    let mut headers = Vec::new();
+    let mut headers = Vec::with_capacity(16);
     let mut dropped = false;
     for line in lines {
         if line.is_empty() || line.starts_with([' ', '\t']) {
             continue;
         }
-        let Some((name, value)) = line.split_once(':') else {
+        let Some(colon) = find_byte(line.as_bytes(), b':') else {
             return Err(DissectError::Malformed("http"));
         };
         if headers.len() >= max_headers {
             dropped = true;
             continue;
         }
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
         headers.push((name.trim().to_ascii_lowercase(), value.trim()));
     }
     if dropped {
@@ -217,7 +253,7 @@ fn body_framing(head: &Head<'_>) -> Result<Option<Body>, DissectError> {
 }
 
 fn find_line(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|&b| b == b'\n').map(|i| i + 1)
+    find_byte(buf, b'\n').map(|i| i + 1)
 }
 
 impl Http1 {
@@ -410,7 +446,7 @@ impl Http1 {
                     };
                     r.scanned = 0;
                     let raw = &rest[..end];
-                    let first_line = raw.iter().position(|&b| b == b'\n').map_or(end, |i| i + 1);
+                    let first_line = find_byte(raw, b'\n').map_or(end, |i| i + 1);
                     let head_start = pos;
                     pos += end;
                     let parsed = if dir == 0 {
@@ -599,17 +635,24 @@ impl Http1 {
             ..Http::default()
         };
         set_target(&mut http, target, config);
+        // Framing first: the header names then move into the entry.
+        let framing = body_framing(&head)?;
         let mut h2c = false;
-        for (name, value) in &head.headers {
-            push_header(&mut http.request_headers, name, value, config);
+        http.request_headers.reserve(head.headers.len());
+        for (name, value) in head.headers {
             if name == "cookie" {
                 request_cookies(&mut http.request_cookies, value, config);
             }
             if name == "upgrade" && value.eq_ignore_ascii_case("h2c") {
                 h2c = true;
             }
+            push_header_owned(
+                &mut http.request_headers,
+                name,
+                Cow::Borrowed(value),
+                config,
+            );
         }
-        let framing = body_framing(&head)?;
         let r = &mut self.readers[0];
         let ts = r.start_ts.unwrap_or_default();
         r.msg_size = raw.len() as u64;
@@ -658,22 +701,23 @@ impl Http1 {
             // The response overtook its request's body.
             self.req_in_queue = false;
         }
-        let mut headers = Vec::new();
-        let mut cookies = Vec::new();
-        for (name, value) in &head.headers {
-            push_header(&mut headers, name, value, config);
-            if name == "set-cookie" {
-                response_cookie(&mut cookies, value, config);
-            }
-        }
         let is_head = req.as_ref().is_some_and(|r| r.head);
         let connect_ok = req.as_ref().is_some_and(|r| r.connect) && (200..300).contains(&status);
         let switch = status == 101 || connect_ok;
+        // Framing first: the header names then move into the entry.
         let framing = if is_head || status == 204 || status == 304 || switch {
             None
         } else {
             Some(body_framing(&head)?.unwrap_or(Body::UntilClose))
         };
+        let mut headers = Vec::with_capacity(head.headers.len());
+        let mut cookies = Vec::new();
+        for (name, value) in head.headers {
+            if name == "set-cookie" {
+                response_cookie(&mut cookies, value, config);
+            }
+            push_header_owned(&mut headers, name, Cow::Borrowed(value), config);
+        }
         let r = &mut self.readers[1];
         let ts = r.start_ts.unwrap_or_default();
         r.msg_size = raw.len() as u64;

@@ -5,6 +5,7 @@
 //! DATA payloads are counted while they pass, never buffered; only one
 //! header-carrying frame at a time is.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use wiremap_wire::{Grpc, Http, Protocol};
@@ -14,7 +15,9 @@ use crate::counters::Counter;
 use crate::detect::H2_PREFACE;
 use crate::error::DissectError;
 use crate::hpack::Decoder;
-use crate::http_fields::{http_txn, push_header, request_cookies, response_cookie, set_target};
+use crate::http_fields::{
+    http_txn, push_header_owned, request_cookies, response_cookie, set_target,
+};
 use crate::txn::{Cx, Side};
 
 const FRAME_HEADER: usize = 9;
@@ -382,14 +385,15 @@ impl Http2 {
                 s.request_ts = Some(block.ts);
                 s.http.http_version = "HTTP/2".to_string();
                 s.http.request_headers_size = block.wire;
-                for (n, v) in &headers {
+                s.http.request_headers.reserve(headers.len());
+                for (n, v) in headers {
                     match n.as_str() {
                         ":method" => s.http.method = v.clone(),
-                        ":path" => set_target(&mut s.http, v, config),
-                        "cookie" => request_cookies(&mut s.http.request_cookies, v, config),
+                        ":path" => set_target(&mut s.http, &v, config),
+                        "cookie" => request_cookies(&mut s.http.request_cookies, &v, config),
                         _ => {}
                     }
-                    push_header(&mut s.http.request_headers, n, v, config);
+                    push_header_owned(&mut s.http.request_headers, n, Cow::Owned(v), config);
                 }
                 if let Some(g) = grpc_call(&s.http) {
                     s.http.grpc = Some(g);
@@ -412,14 +416,14 @@ impl Http2 {
                 s.response_ts = Some(block.ts);
                 s.http.response_headers_size = block.wire;
             }
-            for (n, v) in &headers {
+            for (n, v) in headers {
                 match n.as_str() {
                     ":status" => s.status = v.parse().unwrap_or(0),
                     "grpc-status" => s.grpc_status = v.trim().parse().ok(),
-                    "set-cookie" => response_cookie(&mut s.http.response_cookies, v, config),
+                    "set-cookie" => response_cookie(&mut s.http.response_cookies, &v, config),
                     _ => {}
                 }
-                push_header(&mut s.http.response_headers, n, v, config);
+                push_header_owned(&mut s.http.response_headers, n, Cow::Owned(v), config);
             }
         }
         if block.end_stream {

@@ -1,6 +1,8 @@
 //! HTTP message fields shared by HTTP/1.x and HTTP/2: url splitting, query
 //! strings, cookies, header redaction, and the entry built from them.
 
+use std::borrow::Cow;
+
 use wiremap_wire::{Detail, Http, Protocol};
 
 use crate::config::Config;
@@ -21,6 +23,8 @@ pub(crate) fn redacted(len: usize) -> String {
 
 /// Adds one header (name already lower-case) honouring the caps and
 /// redaction. Returns false when the header was dropped over the cap.
+/// (The dissectors use [`push_header_owned`]; this is its reference.)
+#[cfg(test)]
 pub(crate) fn push_header(
     headers: &mut Vec<(String, String)>,
     name: &str,
@@ -36,6 +40,38 @@ pub(crate) fn push_header(
         bounded(value, config.max_header_value)
     };
     headers.push((name.to_string(), value));
+    true
+}
+
+/// [`push_header`] with the name and value given by value: kept as they
+/// are, they move into the list instead of being copied.
+pub(crate) fn push_header_owned(
+    headers: &mut Vec<(String, String)>,
+    name: String,
+    value: Cow<'_, str>,
+    config: &Config,
+) -> bool {
+    if headers.len() >= config.max_headers {
+        return false;
+    }
+    let value = if config.redact && SECRET_HEADERS.contains(&name.as_str()) {
+        redacted(value.len())
+    } else {
+        match value {
+            Cow::Owned(mut v) => {
+                if v.len() > config.max_header_value {
+                    let mut end = config.max_header_value;
+                    while !v.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    v.truncate(end);
+                }
+                v
+            }
+            Cow::Borrowed(v) => bounded(v, config.max_header_value),
+        }
+    };
+    headers.push((name, value));
     true
 }
 
@@ -203,6 +239,35 @@ mod tests {
         let mut h = Http::default();
         set_target(&mut h, "/?a=%4", &Config::default());
         assert_eq!(h.query_string[0].1, "%4");
+    }
+
+    #[test]
+    fn owned_headers_are_kept_as_borrowed_ones_are() {
+        for redact in [true, false] {
+            let config = Config {
+                redact,
+                max_headers: 5,
+                max_header_value: 6,
+                ..Config::default()
+            };
+            let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+            for (n, v) in [
+                ("x", "short"),
+                ("y", "longer than six"),
+                ("cookie", "a=b"),
+                ("z", "ééééé"),
+                ("w", "123456"),
+                ("over", "the cap"),
+            ] {
+                let ra = push_header(&mut a, n, v, &config);
+                let rb =
+                    push_header_owned(&mut b, n.to_string(), Cow::Owned(v.to_string()), &config);
+                let rc = push_header_owned(&mut c, n.to_string(), Cow::Borrowed(v), &config);
+                assert_eq!((ra, ra), (rb, rc));
+            }
+            assert_eq!(a, b);
+            assert_eq!(a, c);
+        }
     }
 
     #[test]

@@ -86,6 +86,14 @@ struct Canonical {
     first: [u32; 31],
     count: [u32; 31],
     offset: [usize; 31],
+    /// Per length: the first 30-bit left-aligned window that does not
+    /// start with a code of this length or shorter (canonical codes grow
+    /// with their length, so the first length whose limit is above a
+    /// window is the length of the code it starts with).
+    limit: [u32; 31],
+    /// Per 8-bit prefix of a window: the length of the code it starts
+    /// with when that code is at most 8 bits long, else 0.
+    short: [u8; 256],
     symbols: Vec<u16>,
 }
 
@@ -96,6 +104,8 @@ fn canonical() -> &'static Canonical {
             first: [0; 31],
             count: [0; 31],
             offset: [0; 31],
+            limit: [0; 31],
+            short: [0; 256],
             symbols: Vec::with_capacity(257),
         };
         for len in 1..=30u8 {
@@ -110,7 +120,17 @@ fn canonical() -> &'static Canonical {
             c.offset[l] = c.symbols.len();
             c.count[l] = of_len.len() as u32;
             c.first[l] = of_len.first().map_or(0, |(code, _)| *code);
+            c.limit[l] = match of_len.last() {
+                Some((code, _)) => (code + 1) << (30 - l),
+                None => c.limit[l - 1],
+            };
             c.symbols.extend(of_len.iter().map(|(_, s)| *s));
+        }
+        for (prefix, short) in c.short.iter_mut().enumerate() {
+            let window = (prefix as u32) << 22;
+            if let Some(len) = (1..=8).find(|&l| window < c.limit[l]) {
+                *short = len as u8;
+            }
         }
         c
     })
@@ -118,7 +138,77 @@ fn canonical() -> &'static Canonical {
 
 /// Decodes a Huffman-coded string literal, appending to `out`; at most
 /// `max` output bytes.
+///
+/// A symbol at a time: up to 64 input bits are kept in `acc`, left-aligned;
+/// the code starting at the top is found by comparing the next 30 bits
+/// (missing input bits read as ones, like padding) with the per-length
+/// limits. A code that needs more bits than are left is padding.
 pub(crate) fn decode(input: &[u8], max: usize, out: &mut Vec<u8>) -> Result<(), DissectError> {
+    let t = canonical();
+    let mut acc: u64 = 0;
+    let mut bits: u32 = 0;
+    let mut at = 0;
+    loop {
+        while bits <= 56 && at < input.len() {
+            acc |= u64::from(input[at]) << (56 - bits);
+            bits += 8;
+            at += 1;
+        }
+        if bits == 0 {
+            return Ok(());
+        }
+        let window = ((acc | (u64::MAX >> bits.min(63) >> u32::from(bits == 64))) >> 34) as u32;
+        // Most codes are at most 8 bits long: one look-up; the others are
+        // found from 9 bits up.
+        let mut len = usize::from(t.short[(window >> 22) as usize]);
+        if len == 0 {
+            len = 9;
+            while len < 30 && window >= t.limit[len] {
+                len += 1;
+            }
+        }
+        if len as u32 > bits {
+            break;
+        }
+        let code = window >> (30 - len);
+        let sym = t.symbols[t.offset[len] + (code - t.first[len]) as usize];
+        if sym == EOS {
+            return Err(BAD);
+        }
+        if out.len() >= max {
+            return Err(DissectError::Cap("hpack string"));
+        }
+        out.push(sym as u8);
+        acc <<= len;
+        bits -= len as u32;
+    }
+    // Padding: at most 7 bits, all ones (a prefix of EOS).
+    if bits > 7 || acc >> (64 - bits) != (1u64 << bits) - 1 {
+        return Err(BAD);
+    }
+    Ok(())
+}
+
+/// Fuzzing: [`decode`] must agree with the bit-at-a-time reference.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn check_against_bitwise(input: &[u8]) {
+    for max in [8, MAX_FUZZ_OUT] {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let ra = decode(input, max, &mut a);
+        assert_eq!(ra, decode_bitwise(input, max, &mut b));
+        if ra.is_ok() {
+            assert_eq!(a, b);
+        }
+    }
+}
+
+#[cfg(feature = "fuzzing")]
+const MAX_FUZZ_OUT: usize = 1 << 16;
+
+/// The bit-at-a-time decoder this module used to have, as the
+/// reference for the one above.
+#[cfg(any(test, feature = "fuzzing"))]
+fn decode_bitwise(input: &[u8], max: usize, out: &mut Vec<u8>) -> Result<(), DissectError> {
     let t = canonical();
     let mut code: u32 = 0;
     let mut len: usize = 0;
@@ -143,7 +233,6 @@ pub(crate) fn decode(input: &[u8], max: usize, out: &mut Vec<u8>) -> Result<(), 
             }
         }
     }
-    // Padding: at most 7 bits, all ones (a prefix of EOS).
     if len > 7 || code != (1u32 << len) - 1 {
         return Err(BAD);
     }
@@ -153,6 +242,70 @@ pub(crate) fn decode(input: &[u8], max: usize, out: &mut Vec<u8>) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encode(text: &[u8], pad: u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        let (mut acc, mut bits) = (0u64, 0u32);
+        for &c in text {
+            let (code, len) = CODES[usize::from(c)];
+            acc = (acc << len) | u64::from(code);
+            bits += u32::from(len);
+            while bits >= 8 {
+                out.push((acc >> (bits - 8)) as u8);
+                bits -= 8;
+            }
+            acc &= (1 << bits) - 1;
+        }
+        if bits > 0 {
+            out.push(((acc << (8 - bits)) as u8) | (pad >> bits));
+        }
+        out
+    }
+
+    #[test]
+    fn agrees_with_the_bitwise_decoder() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let check = |input: &[u8], max: usize| {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let ra = decode(input, max, &mut a);
+            let rb = decode_bitwise(input, max, &mut b);
+            assert_eq!(ra, rb, "{input:x?} max {max}");
+            if ra.is_ok() {
+                assert_eq!(a, b, "{input:x?}");
+            }
+        };
+        for _ in 0..100_000 {
+            // Random bytes (mostly invalid), and valid encodings of random
+            // text with right or wrong padding.
+            let len = (next() % 20) as usize;
+            let raw: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let max = (next() % 24) as usize;
+            check(&raw, max);
+            let text: Vec<u8> = (0..len)
+                .map(|_| match next() % 4 {
+                    0 => next() as u8,
+                    _ => b"abcdefghijklmnopqrstuvwxyz0123456789/-_.:"[(next() % 41) as usize],
+                })
+                .collect();
+            let pad = if next() % 8 == 0 { next() as u8 } else { 0xff };
+            let enc = encode(&text, pad);
+            check(&enc, max);
+            check(&enc, 64);
+            let mut longer = enc.clone();
+            longer.push(0xff);
+            check(&longer, 64);
+        }
+        for n in 0..12 {
+            check(&vec![0xff; n], 64);
+            check(&vec![0x00; n], 64);
+        }
+    }
 
     #[test]
     fn code_is_complete_and_canonical() {

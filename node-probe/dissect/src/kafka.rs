@@ -344,6 +344,22 @@ impl Kafka {
             if dir.start.is_none() {
                 dir.start = Some(ts);
             }
+            // Nothing held and the whole size and parse prefix at hand:
+            // parse it where it is.
+            if dir.buf.is_empty() && data.len() >= 4 {
+                let size = i32::from_be_bytes([data[0], data[1], data[2], data[3]]);
+                let size = usize::try_from(size).map_err(|_| BAD)?;
+                if !(4..=MAX_MESSAGE).contains(&size) {
+                    return Err(BAD);
+                }
+                let need = 4 + size.min(PARSE_PREFIX);
+                if data.len() >= need {
+                    let (msg, after) = data.split_at(need);
+                    data = after;
+                    self.on_message(d, ts, msg, cx)?;
+                    continue;
+                }
+            }
             // Top up the buffer to what is needed: the size, then the
             // message or its parse prefix.
             let need = if dir.buf.len() < 4 {
@@ -367,19 +383,35 @@ impl Kafka {
                     continue;
                 }
             }
-            let msg = std::mem::take(&mut dir.buf);
-            let size = u64::from(u32::from_be_bytes([msg[0], msg[1], msg[2], msg[3]])) + 4;
-            let start = dir.start.unwrap_or(ts);
-            let rest = size - msg.len() as u64;
-            dir.skip = rest;
-            if rest == 0 {
-                dir.start = None;
-            }
-            if d == 0 {
-                self.on_request(start, size, &msg[4..], cx)?;
-            } else {
-                self.on_response(start, size, &msg[4..], rest == 0, cx)?;
-            }
+            let mut msg = std::mem::take(&mut dir.buf);
+            self.on_message(d, ts, &msg, cx)?;
+            // The buffer's allocation serves the next message.
+            msg.clear();
+            self.dirs[d].buf = msg;
+        }
+    }
+
+    /// One message's size and body (or its parse prefix), `msg.len()`
+    /// bytes of it at hand; what is left of it is skipped.
+    fn on_message(
+        &mut self,
+        d: usize,
+        ts: i64,
+        msg: &[u8],
+        cx: &mut Cx<'_>,
+    ) -> Result<(), DissectError> {
+        let dir = &mut self.dirs[d];
+        let size = u64::from(u32::from_be_bytes([msg[0], msg[1], msg[2], msg[3]])) + 4;
+        let start = dir.start.unwrap_or(ts);
+        let rest = size - msg.len() as u64;
+        dir.skip = rest;
+        if rest == 0 {
+            dir.start = None;
+        }
+        if d == 0 {
+            self.on_request(start, size, &msg[4..], cx)
+        } else {
+            self.on_response(start, size, &msg[4..], rest == 0, cx)
         }
     }
 

@@ -32,9 +32,11 @@ mod huffman;
 mod kafka;
 mod reassembly;
 mod redis;
+mod scan;
 mod session;
 mod txn;
 
+use std::collections::hash_map::Entry as MapEntry;
 use std::collections::HashMap;
 
 /// Hasher of the per-packet maps: foldhash, seeded per process (SipHash
@@ -129,36 +131,36 @@ impl Dissector {
         if reuse {
             self.close(&k, out);
         }
-        if !self.conns.contains_key(&k) {
-            if flags.rst || (payload.is_empty() && !flags.syn) {
-                return;
-            }
-            if self.conns.len() >= self.config.max_connections {
-                self.counters.bump(Counter::connections_over_cap);
-                return;
-            }
-            self.counters.bump(Counter::connections);
-            self.next_conn_id += 1;
-            // A SYN-ACK seen first: the receiver opened the connection.
-            let ends = if flags.syn && flags.ack {
-                [dst, src]
-            } else {
-                [src, dst]
-            };
-            self.conns.insert(
-                k,
-                Conn {
+        // One lookup per segment: the entry either holds the connection or
+        // is where a new one goes.
+        let open = self.conns.len();
+        let conn = match self.conns.entry(k) {
+            MapEntry::Occupied(o) => o.into_mut(),
+            MapEntry::Vacant(v) => {
+                if flags.rst || (payload.is_empty() && !flags.syn) {
+                    return;
+                }
+                if open >= self.config.max_connections {
+                    self.counters.bump(Counter::connections_over_cap);
+                    return;
+                }
+                self.counters.bump(Counter::connections);
+                self.next_conn_id += 1;
+                // A SYN-ACK seen first: the receiver opened the connection.
+                let ends = if flags.syn && flags.ack {
+                    [dst, src]
+                } else {
+                    [src, dst]
+                };
+                v.insert(Conn {
                     id: self.next_conn_id,
                     ends,
                     streams: Default::default(),
                     fin: [false; 2],
                     session: Session::default(),
                     last_ts: ts_us,
-                },
-            );
-        }
-        let Some(conn) = self.conns.get_mut(&k) else {
-            return;
+                })
+            }
         };
         conn.last_ts = conn.last_ts.max(ts_us);
         let side: Side = if src == conn.ends[0] { 0 } else { 1 };
@@ -219,13 +221,14 @@ impl Dissector {
             conn.session.on_fin(side, &mut cx);
         }
         let done = flags.rst || (conn.fin[0] && conn.fin[1]);
+        let (id, ends) = (conn.id, conn.ends);
         if flags.rst {
             self.counters.bump(Counter::rst);
         }
         if done {
             self.close(&k, out);
-        } else {
-            self.drain_txns(&k, out);
+        } else if !self.txns.is_empty() {
+            self.convert(id, ends, false, out);
         }
     }
 

@@ -1,6 +1,7 @@
 //! Redis RESP2 and RESP3: commands (arrays of bulk strings, or inline
 //! lines) paired FIFO with replies; push messages and attributes skipped.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use wiremap_wire::{Detail, Protocol, Redis as RedisDetail};
@@ -8,6 +9,7 @@ use wiremap_wire::{Detail, Protocol, Redis as RedisDetail};
 use crate::counters::Counter;
 use crate::error::DissectError;
 use crate::http_fields::bounded;
+use crate::scan::find_byte;
 use crate::txn::{Cx, Side, Txn};
 
 /// Nesting of aggregates accepted.
@@ -22,7 +24,7 @@ const BAD: DissectError = DissectError::Malformed("redis");
 /// Index of the first `\r\n` in `buf`.
 fn line(buf: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(i) = buf[from..].iter().position(|&b| b == b'\r') {
+    while let Some(i) = find_byte(&buf[from..], b'\r') {
         let at = from + i;
         if buf.get(at + 1) == Some(&b'\n') {
             return Some(at);
@@ -60,11 +62,35 @@ fn number(bytes: &[u8]) -> Result<i64, DissectError> {
     Ok(v)
 }
 
-/// Appends `b` as text, invalid UTF-8 replaced as `from_utf8_lossy` does.
-fn push_lossy(out: &mut String, b: &[u8]) {
+/// `String::from_utf8_lossy`, checking valid input with `from_utf8` (its
+/// fast path for ASCII) first.
+fn lossy(b: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(b) {
-        Ok(s) => out.push_str(s),
-        Err(_) => out.push_str(&String::from_utf8_lossy(b)),
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
+/// The text of parts of one message, as [`lossy`] gives it: when the whole
+/// message is valid UTF-8 (checked once), a part of it is a slice of that
+/// text wherever it starts and ends on character boundaries (arguments are
+/// framed by ASCII, so they do); anything else goes through [`lossy`].
+struct Text<'a> {
+    msg: &'a [u8],
+    text: Option<&'a str>,
+}
+
+impl<'a> Text<'a> {
+    fn of(&self, part: &'a [u8]) -> Cow<'a, str> {
+        if let Some(text) = self.text {
+            // Where `part` lies in the message; a part from elsewhere has
+            // no such place and is read on its own.
+            let at = (part.as_ptr() as usize).wrapping_sub(self.msg.as_ptr() as usize);
+            if let Some(s) = at.checked_add(part.len()).and_then(|end| text.get(at..end)) {
+                return Cow::Borrowed(s);
+            }
+        }
+        lossy(part)
     }
 }
 
@@ -160,6 +186,52 @@ impl<'a> Args<'a> {
     }
 }
 
+/// A command array of bulk strings complete at the start of `buf`: its
+/// length and its arguments in one pass, the same as [`value_len`] and then
+/// [`command_args`] give. `None` for anything else (other element types,
+/// null arrays or strings, more than [`MAX_ARGS`] elements, malformed or
+/// incomplete input), which takes that general path.
+fn bulk_command(buf: &[u8]) -> Option<(usize, Args<'_>)> {
+    if buf.first() != Some(&b'*') {
+        return None;
+    }
+    let eol = line(buf)?;
+    let n = usize::try_from(number(&buf[1..eol]).ok()?).ok()?;
+    if n > MAX_ARGS {
+        return None;
+    }
+    let mut args = Args {
+        items: [&[]; MAX_ARGS],
+        len: 0,
+    };
+    let mut pos = eol + 2;
+    for _ in 0..n {
+        let rest = buf.get(pos..)?;
+        if rest.first() != Some(&b'$') {
+            return None;
+        }
+        let eol = line(rest)?;
+        let len = usize::try_from(number(&rest[1..eol]).ok()?).ok()?;
+        let start = eol + 2;
+        let end = start.checked_add(len)?;
+        if rest.len() < end.checked_add(2)? {
+            return None;
+        }
+        args.push(&rest[start..end]);
+        pos += end + 2;
+    }
+    Some((pos, args))
+}
+
+/// Fuzzing: [`bulk_command`] must give what the general path gives.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn check_bulk_command(buf: &[u8]) {
+    if let Some((len, args)) = bulk_command(buf) {
+        assert_eq!(value_len(buf, 0), Ok(Some(len)));
+        assert_eq!(args.as_slice(), command_args(&buf[..len]).as_slice());
+    }
+}
+
 /// Arguments of a command message (array of bulk strings or inline line).
 fn command_args(msg: &[u8]) -> Args<'_> {
     let mut args = Args {
@@ -248,12 +320,21 @@ impl Redis {
                 pos += 1;
                 continue;
             }
+            let mut args = None;
             let len = if side == self.client && !b"*".contains(&rest[0]) {
                 // Inline command: one line.
-                match rest.iter().position(|&b| b == b'\n') {
+                match find_byte(rest, b'\n') {
                     Some(i) => Some(i + 1),
                     None if rest.len() > 64 * 1024 => return Err(BAD),
                     None => None,
+                }
+            } else if side == self.client {
+                match bulk_command(rest) {
+                    Some((len, a)) => {
+                        args = Some(a);
+                        Some(len)
+                    }
+                    None => value_len(rest, 0)?,
                 }
             } else {
                 value_len(rest, 0)?
@@ -264,14 +345,15 @@ impl Redis {
             pos += len;
             self.starts[s] = Some(ts);
             if side == self.client {
-                self.on_command(start, msg, cx)?;
+                let args = args.unwrap_or_else(|| command_args(msg));
+                self.on_command(start, msg, &args, cx)?;
             } else {
                 self.on_reply(start, msg, cx);
             }
         }
         if held {
             buf.drain(..pos);
-        } else {
+        } else if pos < data.len() {
             buf.extend_from_slice(&data[pos..]);
         }
         if buf.len() > cx.config.max_buffer {
@@ -282,12 +364,21 @@ impl Redis {
         Ok(())
     }
 
-    fn on_command(&mut self, ts: i64, msg: &[u8], cx: &mut Cx<'_>) -> Result<(), DissectError> {
-        let args = command_args(msg);
+    fn on_command(
+        &mut self,
+        ts: i64,
+        msg: &[u8],
+        args: &Args<'_>,
+        cx: &mut Cx<'_>,
+    ) -> Result<(), DissectError> {
         let Some(verb) = args.first() else {
             return Err(BAD);
         };
         let max = cx.config.max_redis_command;
+        let text = Text {
+            msg,
+            text: std::str::from_utf8(msg).ok(),
+        };
         // The arguments and their separators fit in the message (barring
         // replaced invalid UTF-8), and only about `max` bytes are kept.
         let mut command = String::with_capacity(msg.len().min(max.saturating_add(64)));
@@ -298,7 +389,7 @@ impl Redis {
             if !command.is_empty() {
                 command.push(' ');
             }
-            push_lossy(&mut command, a);
+            command.push_str(&text.of(a));
         }
         // What `bounded(&command, max)` returns, without a copy.
         if command.len() > max {
@@ -309,16 +400,11 @@ impl Redis {
             command.truncate(end);
         }
         let detail = RedisDetail {
-            command_type: String::from_utf8_lossy(verb).to_ascii_uppercase(),
+            command_type: text.of(verb).to_ascii_uppercase(),
             command,
             key: args
                 .get(1)
-                .map(|k| {
-                    bounded(
-                        &String::from_utf8_lossy(&k[..k.len().min(MAX_KEY)]),
-                        MAX_KEY,
-                    )
-                })
+                .map(|k| bounded(&text.of(&k[..k.len().min(MAX_KEY)]), MAX_KEY))
                 .unwrap_or_default(),
             error_reply: false,
         };
@@ -390,6 +476,66 @@ impl Redis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bulk_commands_read_as_the_general_path_reads_them() {
+        let mut seed = 0x0bad_cafe_f00d_d00du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let pieces: [&[u8]; 14] = [
+            b"*", b"$", b"\r\n", b"0", b"1", b"2", b"3", b"-1", b"33", b"ab", b"SET", b"+", b":",
+            b"\r",
+        ];
+        let mut hits = 0;
+        for _ in 0..200_000 {
+            let mut buf = b"*".to_vec();
+            for _ in 0..next() % 14 {
+                buf.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            if let Some((len, args)) = bulk_command(&buf) {
+                hits += 1;
+                assert_eq!(value_len(&buf, 0), Ok(Some(len)), "{buf:?}");
+                assert_eq!(
+                    args.as_slice(),
+                    command_args(&buf[..len]).as_slice(),
+                    "{buf:?}"
+                );
+            }
+        }
+        let big: Vec<u8> = [b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n".as_slice()].concat();
+        let (len, args) = bulk_command(&big).unwrap();
+        assert_eq!(len, big.len());
+        assert_eq!(args.as_slice(), [b"SET".as_slice(), b"key", b"value"]);
+        assert!(hits > 100, "{hits}");
+    }
+
+    #[test]
+    fn parts_read_as_lossy_reads_them() {
+        let msgs: [&[u8]; 4] = [
+            b"*2\r\n$3\r\nGET\r\n$4\r\nk\xc3\xa9y\r\n",
+            b"*2\r\n$3\r\nGET\r\n$4\r\nk\xff\xa9y\r\n",
+            "SET clé ✓".as_bytes(),
+            b"",
+        ];
+        for msg in msgs {
+            let text = Text {
+                msg,
+                text: std::str::from_utf8(msg).ok(),
+            };
+            for start in 0..=msg.len() {
+                for end in start..=msg.len() {
+                    let part = &msg[start..end];
+                    assert_eq!(text.of(part), lossy(part), "{msg:?} {start}..{end}");
+                }
+            }
+            let elsewhere = b"k\xc3\xa9y".to_vec();
+            assert_eq!(text.of(&elsewhere), lossy(&elsewhere));
+        }
+    }
 
     #[test]
     fn measures_resp3_values() {
