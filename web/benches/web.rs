@@ -22,7 +22,7 @@ use wasm_bindgen_test::*;
 use wiremap_model::{aggregate_l7, Grouping, ViewSettings};
 use wiremap_web::camera::Camera;
 use wiremap_web::feed::Feed;
-use wiremap_web::raster::paint_scene;
+use wiremap_web::raster::{paint_scene, Pixmap};
 use wiremap_web::render::{paint, paint_labels, Frame, RasterCanvas, LIGHT};
 use wiremap_web::render_gl::GlRenderer;
 use wiremap_web::scene::Scene;
@@ -669,6 +669,7 @@ fn filter_change_run(corpus: &str, feed: Feed) {
     );
     let ctx = canvas();
     let mut raster = RasterCanvas::default();
+    let mut pixmap = Pixmap::new(W as usize, H as usize);
     for filter in FILTERS {
         v.filter = filter.to_string();
         // At once.
@@ -684,6 +685,11 @@ fn filter_change_run(corpus: &str, feed: Feed) {
         let _ = ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
         let draw_ms = now_ms() - t_draw;
         let total = now_ms() - t;
+        // Of the draw, the rasterising alone (no image hand-over, no text).
+        let scene = Scene::build(&frame);
+        let t_paint = now_ms();
+        paint_scene(&mut pixmap, &scene, &LIGHT, 1.0);
+        let paint_ms = now_ms() - t_paint;
         // In slices: from the unfiltered map to this filter's.
         let mut sliced = Session::with_feed(
             std::mem::take(&mut s.feed),
@@ -714,7 +720,7 @@ fn filter_change_run(corpus: &str, feed: Feed) {
         assert_eq!(sliced.graph, s.graph, "sliced and at-once maps differ");
         s.feed = std::mem::take(&mut sliced.feed);
         console_log!(
-            "BENCH filter_change corpus={} stored=300000 filter={:?} matched={} nodes={} edges={} recompute_ms={:.1} draw_ms={:.1} redrawn_ms={:.1} sliced: frames={} longest_ms={:.1} work_ms={:.1}",
+            "BENCH filter_change corpus={} stored=300000 filter={:?} matched={} nodes={} edges={} recompute_ms={:.1} draw_ms={:.1} (raster {:.1}) redrawn_ms={:.1} sliced: frames={} longest_ms={:.1} work_ms={:.1}",
             corpus,
             filter,
             s.graph.matched,
@@ -722,6 +728,7 @@ fn filter_change_run(corpus: &str, feed: Feed) {
             s.graph.edges.len(),
             computed,
             draw_ms,
+            paint_ms,
             total,
             slices,
             longest,
