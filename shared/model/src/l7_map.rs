@@ -9,7 +9,7 @@ use wiremap_wire::{Entry, EntryBlock, EntryView, Protocol};
 use crate::fx_hash::{FxHashMap, FxHashSet};
 use crate::graph::{HiddenStats, MapEdge, MapGraph, MapNode};
 use crate::grouping::GroupTable;
-use crate::latency_sketch::LatencySketch;
+use crate::latency_sketch::{latency_bucket, percentiles_of_buckets};
 use crate::legend::Legend;
 use crate::settings::{Metric, ViewSettings};
 use crate::store::{L7Store, Stored};
@@ -161,8 +161,12 @@ struct Sums {
     from: i64,
     index: FxHashMap<EdgeKey, u32>,
     accs: Vec<EdgeAcc>,
-    /// Latency sketches apart from the sums, same index.
-    sketches: Vec<LatencySketch>,
+    /// (edge slot, latency bucket) of every summed entry with a response,
+    /// in reading order; grouped by edge once every entry is read.
+    latencies: Vec<(u32, u16)>,
+    /// The buckets grouped by edge (`latency_of[slot]` is a range of it).
+    by_edge: Vec<u16>,
+    latency_of: Vec<std::ops::Range<usize>>,
     seen_id: Vec<bool>,
     seen_proto: [bool; 256],
     hidden_keys: FxHashSet<EdgeKey>,
@@ -203,7 +207,9 @@ impl Sums {
             },
             index: FxHashMap::default(),
             accs: Vec::new(),
-            sketches: Vec::new(),
+            latencies: Vec::new(),
+            by_edge: Vec::new(),
+            latency_of: Vec::new(),
             seen_id: vec![false; ids.len()],
             seen_proto: [false; 256],
             hidden_keys: FxHashSet::default(),
@@ -247,10 +253,9 @@ impl Sums {
             let slot = match self.last {
                 Some((k, slot)) if k == key => slot,
                 _ => {
-                    let (accs, sketches) = (&mut self.accs, &mut self.sketches);
+                    let accs = &mut self.accs;
                     let slot = *self.index.entry(key).or_insert_with(|| {
                         accs.push(EdgeAcc::new(key));
-                        sketches.push(LatencySketch::new());
                         (accs.len() - 1) as u32
                     });
                     self.last = Some((key, slot));
@@ -270,7 +275,7 @@ impl Sums {
         for &(slot, i) in &todo[..n] {
             let e = &block[usize::from(i)].entry;
             if e.has_response {
-                self.sketches[slot as usize].record(e.elapsed_us);
+                self.latencies.push((slot, latency_bucket(e.elapsed_us)));
             }
         }
     }
@@ -394,6 +399,7 @@ impl Sums {
         } else {
             settings.window_s()
         };
+        self.group_latencies();
         let groups = &self.groups;
         let mut visible_groups: Vec<u32> =
             self.accs.iter().flat_map(|a| [a.key.0, a.key.1]).collect();
@@ -422,6 +428,26 @@ impl Sums {
         });
     }
 
+    /// Groups the latency buckets by edge (a counting sort: two passes over
+    /// the list, writes within one array).
+    fn group_latencies(&mut self) {
+        let mut start = vec![0usize; self.accs.len() + 1];
+        for &(slot, _) in &self.latencies {
+            start[slot as usize + 1] += 1;
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        self.latency_of = start.windows(2).map(|w| w[0]..w[1]).collect();
+        let mut at = start;
+        self.by_edge = vec![0; self.latencies.len()];
+        for &(slot, bucket) in &self.latencies {
+            self.by_edge[at[slot as usize]] = bucket;
+            at[slot as usize] += 1;
+        }
+        self.latencies = Vec::new();
+    }
+
     /// Builds up to `max` more edges of the map; true when all are built.
     fn build_edges(&mut self, settings: &ViewSettings, max: usize) -> bool {
         let Some(out) = &mut self.out else {
@@ -436,7 +462,7 @@ impl Sums {
         let seconds = *seconds;
         let from = edges.len();
         let to = (from + max).min(self.accs.len());
-        for (a, sketch) in self.accs[from..to].iter().zip(&self.sketches[from..to]) {
+        for (a, lat) in self.accs[from..to].iter().zip(&self.latency_of[from..to]) {
             let (s, t) = (node_of_group[&a.key.0], node_of_group[&a.key.1]);
             let req = if settings.include_request {
                 a.request
@@ -489,7 +515,7 @@ impl Sums {
                 value,
                 entries: a.entries,
                 errors: a.errors,
-                latency: sketch.percentiles(),
+                latency: percentiles_of_buckets(&mut self.by_edge[lat.clone()]),
                 first_seen_us: a.first,
                 last_seen_us: a.last,
             });
