@@ -25,7 +25,6 @@ pub mod jsonl;
 #[cfg(feature = "kube")]
 pub mod kube;
 pub mod live;
-pub mod mapped;
 pub mod metrics;
 pub mod pipeline;
 pub mod redact;

@@ -16,7 +16,7 @@ use wiremap_probe::identity::{IdentityMap, IdentitySource};
 use wiremap_probe::jsonl;
 use wiremap_probe::live::{self, CaptureKind, LiveConfig};
 use wiremap_probe::metrics::MetricsServer;
-use wiremap_probe::pcap::{Capture, ChunkInput, Input, ReplayClock};
+use wiremap_probe::pcap::{Capture, ChunkInput, Input, ReplayClock, READ_CHUNK};
 use wiremap_probe::pipeline::{Output, Pipeline, PipelineConfig};
 use wiremap_probe::topology::Topology;
 use wiremap_probe::uplink::{Uplink, UplinkConfig};
@@ -318,10 +318,6 @@ struct Replay {
 /// paced replay waits for its next packet.
 const REPLAY_WAIT_STEP: Duration = Duration::from_millis(50);
 
-/// Bytes of a capture file read at a time (small enough to stay in cache
-/// while its records are parsed).
-const READ_CHUNK: usize = 256 << 10;
-
 /// Reads `path` through the pipeline, once or in passes (see
 /// [`wiremap_probe::pcap::ReplayClock`]). Each pass ends with
 /// [`Pipeline::finish`], so every flow and connection ends and the next pass
@@ -346,10 +342,10 @@ fn replay_pcap(
             std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
         // Read a quarter MiB at a time into one buffer, records parsed where
         // they land (`pcap::ChunkInput`): files, pipes and devices alike. This
-        // measured faster than parsing in place from a memory map
-        // (`wiremap_probe::mapped`): faulting the file's pages in and
-        // releasing them again cost more than `read` copying into a buffer
-        // that stays in cache (docs/bench/probe.md, 2026-11-27 re-run).
+        // measured faster than parsing in place from a memory map (a mapped
+        // reader, since removed): faulting the file's pages in and releasing
+        // them again cost more than `read` copying into a buffer that stays
+        // in cache (docs/bench/probe.md, 2026-11-27 re-run).
         let input = ChunkInput::with_capacity(READ_CHUNK, file);
         let mut reader = Capture::with_input(input)?;
         let packets = replay_pass(

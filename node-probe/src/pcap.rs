@@ -1,13 +1,13 @@
 //! pcap and pcapng files: a record-at-a-time reader over any [`Read`], over
-//! bytes in memory, or over a memory-mapped file.
+//! bytes in memory, or over a [`Read`] in chunks.
 //!
 //! The parsing is sans-IO in spirit: it only asks its [`Input`] for exact
 //! byte counts, so a record never exceeds [`MAX_RECORD_LEN`] of memory.
 //! Over a [`Read`] ([`CaptureReader`]) the input keeps one reusable buffer
 //! and every record is copied into it; over bytes already in memory
-//! ([`SliceReader`], or [`crate::mapped::MappedInput`] for a file given on the
-//! command line) records point into those bytes, with no copy. Both parse the
-//! same way and fail the same way. Malformed files give a [`ProbeError`],
+//! ([`SliceReader`]) records point into those bytes, with no copy; read in
+//! chunks ([`ChunkInput`], what `--pcap` uses) records are parsed where they
+//! land in the chunk buffer. All parse the same way and fail the same way. Malformed files give a [`ProbeError`],
 //! never a panic. Packet timestamps (µs since the Unix epoch) are the only
 //! clock.
 
@@ -20,6 +20,9 @@ use crate::error::ProbeError;
 pub const MAX_RECORD_LEN: usize = 256 * 1024 + 64;
 /// Most interfaces a pcapng section may describe.
 pub const MAX_INTERFACES: usize = 256;
+/// Bytes of a capture file `--pcap` reads at a time into a [`ChunkInput`]
+/// (small enough to stay in cache while its records are parsed).
+pub const READ_CHUNK: usize = 256 << 10;
 
 /// One captured packet.
 #[derive(Debug, Clone, Copy)]
@@ -79,11 +82,10 @@ impl<R: Read> Input for ReadInput<R> {
 pub struct ChunkInput<R> {
     inner: R,
     buf: Vec<u8>,
-    /// Taken up to here …
-    pos: usize,
+    /// Taken up to `taken.pos` …
+    taken: Taken,
     /// … and read up to here.
     end: usize,
-    last: std::ops::Range<usize>,
 }
 
 impl<R: Read> ChunkInput<R> {
@@ -92,9 +94,8 @@ impl<R: Read> ChunkInput<R> {
         ChunkInput {
             inner,
             buf: vec![0; capacity.max(1)],
-            pos: 0,
+            taken: Taken::default(),
             end: 0,
-            last: 0..0,
         }
     }
 }
@@ -102,25 +103,15 @@ impl<R: Read> ChunkInput<R> {
 impl<R: Read> Input for ChunkInput<R> {
     #[inline]
     fn take(&mut self, n: usize, what: &'static str) -> Result<bool, ProbeError> {
-        if self.end - self.pos < n {
+        if self.end - self.taken.pos < n {
             self.refill(n)?;
-            let have = self.end - self.pos;
-            if have < n {
-                return if have == 0 && n > 0 {
-                    Ok(false)
-                } else {
-                    Err(ProbeError::Truncated(what))
-                };
-            }
         }
-        self.last = self.pos..self.pos + n;
-        self.pos += n;
-        Ok(true)
+        self.taken.take(self.end, n, what)
     }
 
     #[inline]
     fn last(&self) -> &[u8] {
-        &self.buf[self.last.clone()]
+        &self.buf[self.taken.last.clone()]
     }
 }
 
@@ -129,10 +120,9 @@ impl<R: Read> ChunkInput<R> {
     /// the input ends.
     #[cold]
     fn refill(&mut self, n: usize) -> Result<(), ProbeError> {
-        self.buf.copy_within(self.pos..self.end, 0);
-        self.end -= self.pos;
-        self.pos = 0;
-        self.last = 0..0;
+        self.buf.copy_within(self.taken.pos..self.end, 0);
+        self.end -= self.taken.pos;
+        self.taken = Taken::default();
         if self.buf.len() < n {
             self.buf.resize(n, 0);
         }
@@ -148,36 +138,22 @@ impl<R: Read> ChunkInput<R> {
     }
 }
 
-/// [`Input`] over bytes in memory: takes are sub-slices, nothing is copied.
-#[derive(Debug, Clone)]
-pub struct SliceInput<'a> {
-    data: &'a [u8],
+/// Takes from bytes held in a buffer: where the next one starts and where
+/// the last one is.
+#[derive(Debug, Clone, Default)]
+struct Taken {
     pos: usize,
     last: std::ops::Range<usize>,
 }
 
-impl<'a> SliceInput<'a> {
-    pub fn new(data: &'a [u8]) -> Self {
-        SliceInput {
-            data,
-            pos: 0,
-            last: 0..0,
-        }
-    }
-
-    /// Bytes taken so far.
-    pub fn position(&self) -> usize {
-        self.pos
-    }
-}
-
-impl Input for SliceInput<'_> {
+impl Taken {
+    /// Takes `n` of the bytes held up to `end`. As a reader would: nothing
+    /// left at all is a clean end (for a non-empty take), anything less
+    /// than asked is a truncation.
     #[inline]
-    fn take(&mut self, n: usize, what: &'static str) -> Result<bool, ProbeError> {
-        let left = self.data.len() - self.pos;
+    fn take(&mut self, end: usize, n: usize, what: &'static str) -> Result<bool, ProbeError> {
+        let left = end - self.pos;
         if n > left {
-            // As a reader would: nothing left at all is a clean end (for a
-            // non-empty take), anything less than asked is a truncation.
             return if left == 0 && n > 0 {
                 Ok(false)
             } else {
@@ -188,10 +164,38 @@ impl Input for SliceInput<'_> {
         self.pos += n;
         Ok(true)
     }
+}
+
+/// [`Input`] over bytes in memory: takes are sub-slices, nothing is copied.
+#[derive(Debug, Clone)]
+pub struct SliceInput<'a> {
+    data: &'a [u8],
+    taken: Taken,
+}
+
+impl<'a> SliceInput<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        SliceInput {
+            data,
+            taken: Taken::default(),
+        }
+    }
+
+    /// Bytes taken so far.
+    pub fn position(&self) -> usize {
+        self.taken.pos
+    }
+}
+
+impl Input for SliceInput<'_> {
+    #[inline]
+    fn take(&mut self, n: usize, what: &'static str) -> Result<bool, ProbeError> {
+        self.taken.take(self.data.len(), n, what)
+    }
 
     #[inline]
     fn last(&self) -> &[u8] {
-        &self.data[self.last.clone()]
+        &self.data[self.taken.last.clone()]
     }
 }
 

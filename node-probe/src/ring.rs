@@ -8,10 +8,9 @@
 //! Why `unsafe` lives here: the Linux packet socket API (`socket`,
 //! `setsockopt`, `getsockopt`, `bind`, `poll`, `mmap`) is only reachable
 //! through `libc`, and the ring is memory the kernel writes concurrently,
-//! read through raw pointers and handed back with an atomic store. This and
-//! `mapped.rs` (capture files) are the modules of the crate allowed to use
-//! `unsafe`; every block says why it is sound, and what leaves the module
-//! is a safe API: [`Ring::open`], [`Ring::next_block`] (a [`Block`] borrows
+//! read through raw pointers and handed back with an atomic store. This is
+//! the one module of the crate allowed to use `unsafe`; every block says
+//! why it is sound, and what leaves the module is a safe API: [`Ring::open`], [`Ring::next_block`] (a [`Block`] borrows
 //! the ring and gives its memory back to the kernel when dropped),
 //! [`Ring::stats`]. Packet headers inside a block are parsed from a byte
 //! slice with bounds checks, not by casting pointers, so a bad offset ends a

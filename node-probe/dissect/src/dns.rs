@@ -315,14 +315,18 @@ pub(crate) fn parse_with(msg: &[u8], questions: bool) -> Result<Message, Dissect
 mod tests {
     use super::*;
 
+    /// A response: question `www.a` (A), answers a CNAME `a` and an A
+    /// record 10.0.0.1, both names compressed.
+    const COMPRESSED_ANSWER: &[u8] = &[
+        0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0, //
+        3, b'w', b'w', b'w', 1, b'a', 0, 0, 1, 0, 1, //
+        0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 16, //
+        0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1,
+    ];
+
     #[test]
     fn decodes_compressed_answer() {
-        let msg: &[u8] = &[
-            0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0, //
-            3, b'w', b'w', b'w', 1, b'a', 0, 0, 1, 0, 1, //
-            0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 16, //
-            0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1,
-        ];
+        let msg = COMPRESSED_ANSWER;
         let m = parse(msg).unwrap();
         assert_eq!(m.id, 0x1234);
         assert!(m.response);
@@ -333,12 +337,7 @@ mod tests {
 
     #[test]
     fn parsing_without_questions_checks_them_all_the_same() {
-        let good: &[u8] = &[
-            0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0, //
-            3, b'w', b'w', b'w', 1, b'a', 0, 0, 1, 0, 1, //
-            0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 16, //
-            0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1,
-        ];
+        let good = COMPRESSED_ANSWER;
         for cut in 0..=good.len() {
             let mut m = good[..cut].to_vec();
             assert_eq!(parse_with(&m, false), parse(&m).map(without_questions));

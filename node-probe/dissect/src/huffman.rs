@@ -97,6 +97,29 @@ struct Canonical {
     symbols: Vec<u16>,
 }
 
+impl Canonical {
+    /// Appends the symbol of `code`, a `len`-bit code, to `out`: EOS is an
+    /// error inside a string, and `out` holds at most `max` bytes.
+    #[inline]
+    fn emit(
+        &self,
+        len: usize,
+        code: u32,
+        max: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DissectError> {
+        let sym = self.symbols[self.offset[len] + (code - self.first[len]) as usize];
+        if sym == EOS {
+            return Err(BAD);
+        }
+        if out.len() >= max {
+            return Err(DissectError::Cap("hpack string"));
+        }
+        out.push(sym as u8);
+        Ok(())
+    }
+}
+
 fn canonical() -> &'static Canonical {
     static TABLE: OnceLock<Canonical> = OnceLock::new();
     TABLE.get_or_init(|| {
@@ -170,15 +193,7 @@ pub(crate) fn decode(input: &[u8], max: usize, out: &mut Vec<u8>) -> Result<(), 
         if len as u32 > bits {
             break;
         }
-        let code = window >> (30 - len);
-        let sym = t.symbols[t.offset[len] + (code - t.first[len]) as usize];
-        if sym == EOS {
-            return Err(BAD);
-        }
-        if out.len() >= max {
-            return Err(DissectError::Cap("hpack string"));
-        }
-        out.push(sym as u8);
+        t.emit(len, window >> (30 - len), max, out)?;
         acc <<= len;
         bits -= len as u32;
     }
@@ -220,14 +235,7 @@ fn decode_bitwise(input: &[u8], max: usize, out: &mut Vec<u8>) -> Result<(), Dis
                 return Err(BAD);
             }
             if t.count[len] > 0 && code >= t.first[len] && code - t.first[len] < t.count[len] {
-                let sym = t.symbols[t.offset[len] + (code - t.first[len]) as usize];
-                if sym == EOS {
-                    return Err(BAD);
-                }
-                if out.len() >= max {
-                    return Err(DissectError::Cap("hpack string"));
-                }
-                out.push(sym as u8);
+                t.emit(len, code, max, out)?;
                 code = 0;
                 len = 0;
             }

@@ -1,9 +1,8 @@
 //! Any bytes as a capture file: records or an error, never a panic, never a
 //! record larger than the cap, and the same records and error whether the
-//! bytes are read through `Read`, parsed in place from memory (the path a
-//! memory-mapped file takes), or read in chunks and parsed in the chunk
-//! buffer (the path `--pcap` takes; a chunk size from the first byte, so
-//! records straddle chunk ends).
+//! bytes are read through `Read`, parsed in place from memory, or read in
+//! chunks and parsed in the chunk buffer (the path `--pcap` takes; a chunk
+//! size from the first byte, so records straddle chunk ends).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
