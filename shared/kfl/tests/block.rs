@@ -227,7 +227,7 @@ fn empty_and_full_blocks() {
     let f = Filter::compile("http", NOW_US).expect("compiles");
     assert_eq!(f.matches_block::<[EntryView]>(&[]), (0, 0));
     let views = vec![o.view(); 64];
-    assert_eq!(f.matches_block(&views), (u64::MAX, 0));
+    assert_eq!(f.matches_block(&views[..]), (u64::MAX, 0));
     let everything = Filter::compile("", NOW_US).expect("empty filter");
     assert_eq!(everything.matches_block(&views[..3]), (0b111, 0));
 }
@@ -238,5 +238,5 @@ fn a_block_of_65_is_refused() {
     let o = base(Protocol::HTTP);
     let f = Filter::compile("http", NOW_US).expect("compiles");
     let views = vec![o.view(); 65];
-    let _ = f.matches_block(&views);
+    let _ = f.matches_block(&views[..]);
 }

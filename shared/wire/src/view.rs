@@ -68,19 +68,3 @@ impl EntryBlock for [EntryView<'_>] {
         self[i]
     }
 }
-
-impl EntryBlock for Vec<EntryView<'_>> {
-    fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-
-    #[inline]
-    fn entry(&self, i: usize) -> &Entry {
-        self[i].entry
-    }
-
-    #[inline]
-    fn view(&self, i: usize) -> EntryView<'_> {
-        self[i]
-    }
-}

@@ -141,7 +141,7 @@ fuzz_target!(|data: &[u8]| {
         // Block evaluation agrees with the per-entry result, at every
         // position of a block.
         let n = 1 + usize::from(b.u8()) % Filter::BLOCK;
-        let (t, e) = f.matches_block(&vec![view; n]);
+        let (t, e) = f.matches_block(&vec![view; n][..]);
         let all = if n == 64 { u64::MAX } else { (1 << n) - 1 };
         let want = match one {
             Ok(true) => (all, 0),
