@@ -381,8 +381,11 @@ fn column_span(
     while y < y1 {
         let end = ((y | TILE_MASK) + 1).min(y1);
         let at = tiled(tiles_x, x, y);
-        if let Some(run) = data.get_mut(at..) {
-            run.iter_mut().step_by(TILE).take(end - y).for_each(&mut f);
+        // The column's pixels in this tile are TILE apart: the first of
+        // each TILE-long chunk of the tile's rows from `at`.
+        let len = (end - y - 1) * TILE + 1;
+        if let Some(run) = data.get_mut(at..at + len) {
+            run.chunks_mut(TILE).for_each(|c| f(&mut c[0]));
         }
         y = end;
     }
