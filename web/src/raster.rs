@@ -1164,8 +1164,12 @@ mod tests {
     fn blend_arithmetic() {
         // Full coverage of an opaque colour replaces the pixel.
         assert_eq!(blend(WHITE.0, RED.0, 256), RED.0);
-        // No coverage keeps it.
-        assert_eq!(blend(0x1234_5678, RED.0, 0), 0x1234_5678);
+        // No coverage keeps it, bit for bit, whatever the colours.
+        for d in [0x1234_5678u32, 0, u32::MAX, 0x80ff_00ff, 0x00ff_ff00] {
+            for src in [RED.0, WHITE.0, 0x8000_4080, u32::MAX] {
+                assert_eq!(blend(d, src, 0), d);
+            }
+        }
         // Half red over white: R stays 255, G and B about half, opaque.
         let [r, g, b, a] = blend(WHITE.0, RED.0, 128).to_le_bytes();
         assert_eq!((r, a), (255, 255));
