@@ -1,7 +1,7 @@
 //! The benchmark corpus: a deterministic mix of entries (HTTP, gRPC, DNS,
 //! Redis, Kafka, TCP) between a pool of pods, the same on every run and on
 //! every target (the native bench and the WASM bench both include this
-//! file), plus the benchmark expressions.
+//! file; the tests take its `Rng`), plus the benchmark expressions.
 
 use std::net::IpAddr;
 
@@ -58,8 +58,13 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len())]
+    }
+    /// True `percent` times in 100 (the tests' draws).
+    #[allow(dead_code)]
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
     }
 }
 
@@ -128,7 +133,7 @@ fn pool(rng: &mut Rng) -> Vec<Identity> {
             if i % 8 == 7 {
                 return id; // an external peer: empty namespace
             }
-            let ns = *rng.pick(&NAMESPACES);
+            let ns = rng.pick(&NAMESPACES);
             id.kind = IdentityKind::POD;
             id.name = format!("app-{i}-7d9f");
             id.namespace = ns.to_string();
@@ -152,8 +157,8 @@ pub fn generate(n: usize, seed: u64) -> Corpus {
         let (protocol, status, detail) = match kind {
             0..=54 => {
                 let grpc = kind >= 45;
-                let path = *rng.pick(&PATHS);
-                let status = if grpc { 200 } else { *rng.pick(&STATUSES) };
+                let path = rng.pick(&PATHS);
+                let status = if grpc { 200 } else { rng.pick(&STATUSES) };
                 let http = Http {
                     method: rng.pick(&METHODS).to_string(),
                     url: path.to_string(),

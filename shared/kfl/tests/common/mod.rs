@@ -90,24 +90,10 @@ pub fn zero() -> Owned {
     o
 }
 
-/// splitmix64: deterministic, so a failure names a reproducible seed.
-pub struct Rng(pub u64);
+/// splitmix64 (the benchmark corpus's): deterministic, so a failure names
+/// a reproducible seed.
+#[allow(unused_imports)]
+pub use corpus::Rng;
 
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    pub fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len())]
-    }
-    pub fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
+#[path = "../../benches/corpus/mod.rs"]
+mod corpus;
