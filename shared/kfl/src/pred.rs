@@ -549,8 +549,9 @@ fn field_block<B: EntryBlock + ?Sized>(x: IntField, c: Cmp, k: i64, vs: &B, live
         };
     }
     let t = match x {
-        IntField::StatusCode => by_cmp!(|e: &Entry| i64::from(e.status_code)),
-        IntField::ElapsedTime => by_cmp!(|e: &Entry| e.elapsed_us),
+        // One loop per field: the field read is a constant in each.
+        IntField::StatusCode => by_cmp!(|e: &Entry| IntField::StatusCode.read(e)),
+        IntField::ElapsedTime => by_cmp!(|e: &Entry| IntField::ElapsedTime.read(e)),
     };
     t & live
 }

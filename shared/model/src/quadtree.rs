@@ -567,18 +567,15 @@ impl QuadTree {
                 mr = fmax(mr, self.pr[k]);
             }
             let m = (end - start) as f64;
-            let c = &mut self.cells[id];
-            c.cx = sx / m;
-            c.cy = sy / m;
-            c.mass = m;
-            (c.ex0, c.ey0, c.ex1, c.ey1) = (bx0 - mr, by0 - mr, bx1 + mr, by1 + mr);
-            self.bounds[id] = Bounds {
+            let extent = [bx0 - mr, by0 - mr, bx1 + mr, by1 + mr];
+            let bounds = Bounds {
                 bx0,
                 by0,
                 bx1,
                 by1,
                 max_r: mr,
             };
+            self.finish_cell(id, (sx, sy, m), extent, bounds);
             return;
         }
         let half = size / 2.0;
@@ -650,19 +647,32 @@ impl QuadTree {
             ey1 = fmax(ey1, c.ey1);
             ch = c.skip as usize;
         }
-        let c = &mut self.cells[id];
-        c.cx = sx / m;
-        c.cy = sy / m;
-        c.mass = m;
-        (c.ex0, c.ey0, c.ex1, c.ey1) = (ex0, ey0, ex1, ey1);
-        c.skip = skip as u32;
-        self.bounds[id] = Bounds {
+        self.cells[id].skip = skip as u32;
+        let bounds = Bounds {
             bx0,
             by0,
             bx1,
             by1,
             max_r: mr,
         };
+        self.finish_cell(id, (sx, sy, m), [ex0, ey0, ex1, ey1], bounds);
+    }
+
+    /// Stores a built cell's centre of mass (from the sums of its points'
+    /// coordinates and its mass), its extent and its points' box.
+    fn finish_cell(
+        &mut self,
+        id: usize,
+        (sx, sy, m): (f64, f64, f64),
+        [ex0, ey0, ex1, ey1]: [f64; 4],
+        bounds: Bounds,
+    ) {
+        let c = &mut self.cells[id];
+        c.cx = sx / m;
+        c.cy = sy / m;
+        c.mass = m;
+        (c.ex0, c.ey0, c.ex1, c.ey1) = (ex0, ey0, ex1, ey1);
+        self.bounds[id] = bounds;
     }
 
     /// Barnes–Hut many-body forces on every active point, added to
