@@ -1,6 +1,8 @@
-//! A mergeable log-bucket latency histogram: exact below 16 µs, then 8
-//! buckets per power of two (relative error ≤ 12.5 %), so p50/p95/p99 of
-//! any number of entries cost at most 496 counters per edge.
+//! Log buckets of latency: exact below 16 µs, then 8 buckets per power of
+//! two (relative error ≤ 12.5 %). The aggregation lists each edge's
+//! buckets and takes p50/p95/p99 from them sorted
+//! ([`percentiles_of_buckets`]); [`LatencySketch`], the counting form it
+//! used before, stays as the tests' reference.
 
 /// Values below this get one bucket each.
 const LINEAR: u64 = 16;
@@ -9,7 +11,9 @@ const SUB_BITS: u32 = 3;
 const SUB: u64 = 1 << SUB_BITS;
 
 /// Counts of latencies in logarithmic buckets. Grows only as far as the
-/// largest bucket used.
+/// largest bucket used. The reference [`percentiles_of_buckets`] is tested
+/// against.
+#[cfg(test)]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LatencySketch {
     counts: Vec<u32>,
@@ -46,6 +50,7 @@ fn bucket_bounds(b: usize) -> (u64, u64) {
     (lo, lo.saturating_add(width - 1))
 }
 
+#[cfg(test)]
 impl LatencySketch {
     pub fn new() -> Self {
         Self::default()

@@ -69,7 +69,7 @@ pub use l4_state::{
     L4State, L4Stats, L4_COUNTER_CAP, L4_IDENTITY_CAP, L4_PROBE_CAP, L4_RETIRED_CAP,
 };
 pub use l7_map::{aggregate_l7, aggregate_l7_blocks, L7Aggregation, StoredBlock, FILTER_BLOCK};
-pub use latency_sketch::{LatencySketch, Percentiles};
+pub use latency_sketch::Percentiles;
 pub use layout::{Layout, LayoutConfig, Pin, PIN_CAP, REMEMBERED_CAP};
 pub use legend::{Legend, LegendFilter, LegendItem, Toggle, LEGEND_TOGGLE_CAP};
 pub use settings::{Metric, ViewSettings, DEFAULT_WINDOW_US};
