@@ -353,6 +353,10 @@ impl SceneBuilder {
         };
         let (w, h) = (f.width, f.height);
         let (lod, max_v, zoom_width) = (self.lod, self.max_v, self.zoom_width);
+        // Arrowheads shrink with the zoom below 1, as nodes and edges do
+        // (at a fit of thousands of nodes, 10 px heads were larger than
+        // the nodes); never larger than at zoom 1.
+        let arrow_base = ARROW_LEN * zoom_width.min(1.0);
         let (screen, r, bend) = (&self.screen, &self.r, &self.bend);
         let scene = &mut self.scene;
         let (Some(&a), Some(&b)) = (screen.get(e.source), screen.get(e.target)) else {
@@ -391,7 +395,7 @@ impl SceneBuilder {
             a,
             b,
             ra,
-            rb + ARROW_LEN * 0.6,
+            rb + arrow_base * 0.6,
             bend.get(i).copied().unwrap_or(0.12),
         );
         // The curve lies inside the triangle start, ctrl, end.
@@ -403,7 +407,7 @@ impl SceneBuilder {
             x: c.start.x.max(c.ctrl.x).max(c.end.x),
             y: c.start.y.max(c.ctrl.y).max(c.end.y),
         };
-        let al = ARROW_LEN + stroke * 1.2;
+        let al = arrow_base + stroke * 1.2;
         if !box_visible(lo, hi, stroke + al, w, h) {
             return;
         }
@@ -424,8 +428,8 @@ impl SceneBuilder {
         };
         let arrow = (lod.arrows && chord >= ARROW_MIN_EDGE_PX).then_some(Arrow {
             tip: Point {
-                x: c.end.x + c.dir.x * ARROW_LEN * 0.6,
-                y: c.end.y + c.dir.y * ARROW_LEN * 0.6,
+                x: c.end.x + c.dir.x * arrow_base * 0.6,
+                y: c.end.y + c.dir.y * arrow_base * 0.6,
             },
             dir: c.dir,
             len: al,
