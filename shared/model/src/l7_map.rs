@@ -180,14 +180,21 @@ struct Sums {
     out: Option<Built>,
 }
 
-/// The map's nodes and the edges built so far (`edges[i]` from `accs[i]`).
+/// The map's nodes and the edges built so far (`edges[i]` from
+/// `accs[order[i]]`: the edges come out sorted by source, target and
+/// protocol).
 #[derive(Debug)]
 struct Built {
     seconds: f64,
-    node_of_group: FxHashMap<u32, usize>,
+    /// Node index of each group ([`NO_NODE`] if it has no visible edge).
+    node_of_group: Vec<u32>,
+    order: Vec<u32>,
     nodes: Vec<MapNode>,
     edges: Vec<MapEdge>,
 }
+
+/// [`Built::node_of_group`] of a group without a node.
+const NO_NODE: u32 = u32::MAX;
 
 /// Budget units (stored entries read) one edge of the finished map costs
 /// to build, for [`L7Aggregation::advance`]'s limit.
@@ -410,7 +417,7 @@ impl Sums {
                 .key
                 .cmp(&groups.groups[*b as usize].key)
         });
-        let mut node_of_group: FxHashMap<u32, usize> = FxHashMap::default();
+        let mut node_of_group = vec![NO_NODE; groups.groups.len()];
         let mut nodes: Vec<MapNode> = Vec::with_capacity(visible_groups.len());
         for (i, g) in visible_groups.iter().enumerate() {
             let info = &groups.groups[*g as usize];
@@ -418,11 +425,24 @@ impl Sums {
             n.namespace = info.namespace.clone();
             n.node_name = info.node.clone();
             nodes.push(n);
-            node_of_group.insert(*g, i);
+            node_of_group[*g as usize] = i as u32;
         }
+        // Edges in map order, sorted once here by small keys (sorting the
+        // built edges moved a few hundred bytes each).
+        let mut keyed: Vec<(u32, u32, u8, u32)> = self
+            .accs
+            .iter()
+            .zip(0..)
+            .map(|(a, i)| {
+                let (s, t) = (a.key.0 as usize, a.key.1 as usize);
+                (node_of_group[s], node_of_group[t], a.key.2, i)
+            })
+            .collect();
+        keyed.sort_unstable();
         self.out = Some(Built {
             seconds,
             node_of_group,
+            order: keyed.into_iter().map(|k| k.3).collect(),
             nodes,
             edges: Vec::with_capacity(self.accs.len()),
         });
@@ -456,14 +476,19 @@ impl Sums {
         let Built {
             seconds,
             node_of_group,
+            order,
             nodes,
             edges,
         } = out;
         let seconds = *seconds;
         let from = edges.len();
         let to = (from + max).min(self.accs.len());
-        for (a, lat) in self.accs[from..to].iter().zip(&self.latency_of[from..to]) {
-            let (s, t) = (node_of_group[&a.key.0], node_of_group[&a.key.1]);
+        for &slot in &order[from..to] {
+            let (a, lat) = (&self.accs[slot as usize], &self.latency_of[slot as usize]);
+            let (s, t) = (
+                node_of_group[a.key.0 as usize] as usize,
+                node_of_group[a.key.1 as usize] as usize,
+            );
             let req = if settings.include_request {
                 a.request
             } else {
@@ -540,14 +565,15 @@ impl Sums {
             seconds,
             node_of_group,
             mut nodes,
-            mut edges,
+            edges,
+            ..
         } = out.expect("the map was started");
         let ids = store.identities();
         for n in &mut nodes {
             n.out_rate = n.out_bytes as f64 / seconds;
             n.in_rate = n.in_bytes as f64 / seconds;
         }
-        edges.sort_by_key(|e| (e.source, e.target, e.protocol));
+        debug_assert!(edges.is_sorted_by_key(|e| (e.source, e.target, e.protocol)));
 
         // Hidden counts: edges and nodes that appear only among hidden entries.
         hidden.edges = hidden_keys
@@ -557,7 +583,7 @@ impl Sums {
         let hidden_groups: BTreeSet<u32> = hidden_keys
             .iter()
             .flat_map(|k| [k.0, k.1])
-            .filter(|g| !node_of_group.contains_key(g))
+            .filter(|g| node_of_group[*g as usize] == NO_NODE)
             .collect();
         hidden.nodes = hidden_groups.len();
 
