@@ -670,6 +670,11 @@ fn filter_change_run(corpus: &str, feed: Feed) {
     let ctx = canvas();
     let mut raster = RasterCanvas::default();
     let mut pixmap = Pixmap::new(W as usize, H as usize);
+    // ... and on the screen: the renderer has drawn it (its buffers and
+    // the canvas's image exist, as in the app before any change).
+    s.fit(W, H);
+    let positions = s.positions();
+    raster.draw(&ctx, &view_frame(&s, &positions, &s.camera));
     for filter in FILTERS {
         v.filter = filter.to_string();
         // At once.
@@ -686,10 +691,18 @@ fn filter_change_run(corpus: &str, feed: Feed) {
         let draw_ms = now_ms() - t_draw;
         let total = now_ms() - t;
         // Of the draw, the rasterising alone (no image hand-over, no text).
+        // The least of three (one when it is slow): the browser's time
+        // for the same work moves by up to 2x from run to run here.
         let scene = Scene::build(&frame);
-        let t_paint = now_ms();
-        paint_scene(&mut pixmap, &scene, &LIGHT, 1.0);
-        let paint_ms = now_ms() - t_paint;
+        let mut paint_ms = f64::INFINITY;
+        for _ in 0..3 {
+            let t_paint = now_ms();
+            paint_scene(&mut pixmap, &scene, &LIGHT, 1.0);
+            paint_ms = paint_ms.min(now_ms() - t_paint);
+            if paint_ms > 500.0 {
+                break;
+            }
+        }
         // In slices: from the unfiltered map to this filter's.
         let mut sliced = Session::with_feed(
             std::mem::take(&mut s.feed),
