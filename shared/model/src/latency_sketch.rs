@@ -1,6 +1,6 @@
 //! Log buckets of latency: exact below 16 µs, then 8 buckets per power of
 //! two (relative error ≤ 12.5 %). The aggregation lists each edge's
-//! buckets and takes p50/p95/p99 from them sorted
+//! buckets and takes p50/p95/p99 from them sorted or counted
 //! ([`percentiles_of_buckets`]); [`LatencySketch`], the counting form it
 //! used before, stays as the tests' reference.
 
@@ -137,29 +137,48 @@ pub(crate) fn latency_bucket(latency_us: i64) -> u16 {
     bucket_of(latency_us.max(0) as u64) as u16
 }
 
+/// Buckets of any `i64` latency ([`latency_bucket`] of `i64::MAX` is the
+/// last).
+const BUCKETS: usize = (LINEAR + (63 - 4 + 1) * SUB) as usize;
+
+/// Up to this many buckets are sorted; more are counted.
+const SORT_MAX: usize = 64;
+
 /// p50, p95, p99 of the latencies whose buckets ([`latency_bucket`]) are
 /// `buckets`, in any order (reordered here): the same as recording them in a
 /// [`LatencySketch`] and asking [`LatencySketch::percentiles`]. None when
 /// empty. A computation that meets an edge's entries in no particular
-/// order lists their buckets in one array and selects the percentiles in
-/// each edge's part at the end, instead of a counter per bucket and edge updated per entry
+/// order lists their buckets in one array and takes the percentiles from
+/// each edge's part at the end (sorted when short, counted when long), instead of a counter per bucket and edge updated per entry
 /// (one cache miss each, most of an aggregation's time).
 pub(crate) fn percentiles_of_buckets(buckets: &mut [u16]) -> Option<Percentiles> {
     let total = buckets.len() as u64;
     if total == 0 {
         return None;
     }
-    // Positions of the three order statistics (ascending), then each
-    // selected in the part above the previous one: linear time, where
-    // sorting a hot edge's thousands of buckets was not.
     let rank = |q: f64| ((q * total as f64).ceil() as u64).clamp(1, total) as usize - 1;
     let ranks = [rank(0.50), rank(0.95), rank(0.99)];
-    let mut from = 0;
     let mut value = [0u16; 3];
-    for (v, &r) in value.iter_mut().zip(&ranks) {
-        let (_, nth, _) = buckets[from..].select_nth_unstable(r - from);
-        *v = *nth;
-        from = r;
+    if buckets.len() <= SORT_MAX {
+        // Few: sorting is the cheapest.
+        buckets.sort_unstable();
+        for (v, &r) in value.iter_mut().zip(&ranks) {
+            *v = buckets[r];
+        }
+    } else {
+        // Many (a hot edge): a count per bucket, walked once.
+        let mut counts = [0u32; BUCKETS];
+        for &b in buckets.iter() {
+            counts[usize::from(b).min(BUCKETS - 1)] += 1;
+        }
+        let (mut seen, mut next) = (0usize, 0);
+        for (b, &c) in counts.iter().enumerate() {
+            seen += c as usize;
+            while next < 3 && ranks[next] < seen {
+                value[next] = b as u16;
+                next += 1;
+            }
+        }
     }
     let mid = |b: u16| {
         let (lo, hi) = bucket_bounds(usize::from(b));
