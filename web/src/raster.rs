@@ -324,8 +324,7 @@ impl Scan {
                         if !quad(data, at, lanes, halfq, hwq, colour) {
                             let mut d = d;
                             run(data, geo, m, j, j1, |p: &mut u32| {
-                                let c = ((d + half).min(hwx) - (d - half).max(-hwx)).clamp(0, FX);
-                                *p = blend(*p, colour, ((c + 128) >> 8) as u32);
+                                *p = blend(*p, colour, band_level(d, half, hwx));
                                 d += umx;
                             });
                             break;
@@ -381,8 +380,7 @@ impl Scan {
             if j0 < j1 && !wide {
                 let mut d = d_row + umx * j0;
                 run(data, geo, m, j0, j1, |p: &mut u32| {
-                    let c = ((d + half).min(hwx) - (d - half).max(-hwx)).clamp(0, FX);
-                    *p = blend(*p, colour, ((c + 128) >> 8) as u32);
+                    *p = blend(*p, colour, band_level(d, half, hwx));
                     d += umx;
                 });
             } else if j0 < j1 {
@@ -390,16 +388,14 @@ impl Scan {
                 let s1 = ((xl + width - inset + FX - 1) >> 16).clamp(s0, j1);
                 let mut d = d_row + umx * j0;
                 let aa = |p: &mut u32| {
-                    let c = ((d + half).min(hwx) - (d - half).max(-hwx)).clamp(0, FX);
-                    *p = blend(*p, colour, ((c + 128) >> 8) as u32);
+                    *p = blend(*p, colour, band_level(d, half, hwx));
                     d += umx;
                 };
                 run(data, geo, m, j0, s0, aa);
                 run(data, geo, m, s0, s1, |p: &mut u32| *p = colour);
                 let mut d = d_row + umx * s1;
                 let aa = |p: &mut u32| {
-                    let c = ((d + half).min(hwx) - (d - half).max(-hwx)).clamp(0, FX);
-                    *p = blend(*p, colour, ((c + 128) >> 8) as u32);
+                    *p = blend(*p, colour, band_level(d, half, hwx));
                     d += umx;
                 };
                 run(data, geo, m, s1, j1, aa);
@@ -445,6 +441,15 @@ impl Scan {
             column_span(data, self.stride, m, j0, j1, px);
         }
     }
+}
+
+/// The blend level (0..=256) of a pixel whose centre is `d` from the
+/// middle of a band `hw` wide on each side, 16.16 fixed point (`half`:
+/// half a pixel): the box filter, as [`box_cover`].
+#[inline(always)]
+fn band_level(d: i64, half: i64, hw: i64) -> u32 {
+    let c = ((d + half).min(hw) - (d - half).max(-hw)).clamp(0, FX);
+    ((c + 128) >> 8) as u32
 }
 
 /// A lane of [`quad`] that covers nothing.
