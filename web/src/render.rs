@@ -421,6 +421,39 @@ fn paint_text(ctx: &CanvasRenderingContext2d, f: &Frame<'_>, scene: &Scene) {
         });
         halo_texts(ctx, f, texts);
     }
+    if let Some(note) = scene.budget.map(budget_note) {
+        ctx.set_font("13px system-ui, sans-serif");
+        ctx.set_text_align("left");
+        ctx.set_text_baseline("bottom");
+        halo_texts(
+            ctx,
+            f,
+            std::iter::once((10.0, f.height - 8.0, note.as_str())),
+        );
+    }
+}
+
+/// What the map says when it draws only its heaviest edges
+/// ([`crate::scene::EDGE_BUDGET`]).
+pub fn budget_note((drawn, edges): (usize, usize)) -> String {
+    format!(
+        "Drawing the {} heaviest of {} edges: filter the map to see the others (the table lists all).",
+        digits(drawn),
+        digits(edges)
+    )
+}
+
+/// `n` with commas between groups of three digits.
+fn digits(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Texts with a halo: all halos first, then all texts (two style changes).
@@ -446,6 +479,18 @@ mod tests {
     use crate::geometry::Point;
     use crate::scene::{Arrow, EdgeShape};
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn the_budget_note_names_both_counts() {
+        assert_eq!(
+            budget_note((50_000, 298_152)),
+            "Drawing the 50,000 heaviest of 298,152 edges: filter the map to see the others (the table lists all)."
+        );
+        assert_eq!(digits(7), "7");
+        assert_eq!(digits(1_000), "1,000");
+        assert_eq!(digits(999_999), "999,999");
+        assert_eq!(digits(1_234_567), "1,234,567");
+    }
 
     fn edge(colour: u8, width: u16, arrow: bool) -> EdgeShape {
         EdgeShape {

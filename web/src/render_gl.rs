@@ -728,6 +728,7 @@ mod tests {
             }],
             edge_labels: vec![],
             node_labels: vec![],
+            budget: None,
         };
         let mut i = Instances::default();
         i.build(&scene);

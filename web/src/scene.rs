@@ -13,6 +13,10 @@ use crate::geometry::{bends, curve, radii, width, Point, ARROW_LEN};
 use crate::palette::{edge_colour_index, namespace_colour_index};
 use crate::view_state::ViewState;
 
+/// At most this many edges are drawn (the scale the map is built for):
+/// in a bigger map, the heaviest (by the metric's value), and the map
+/// says so ([`Scene::budget`]). The table lists every edge.
+pub const EDGE_BUDGET: usize = 50_000;
 /// Edge labels are drawn only below this many edges …
 pub const EDGE_LABEL_MAX_EDGES: usize = 4_000;
 /// … and at or above this zoom.
@@ -236,6 +240,22 @@ pub struct Scene {
     /// Edge labels (centred on `at`) and node labels (top-centred at `at`).
     pub edge_labels: Vec<Label>,
     pub node_labels: Vec<Label>,
+    /// `Some((drawn at most, edges))` when the map has more edges than
+    /// [`EDGE_BUDGET`] and only the heaviest are drawn.
+    pub budget: Option<(usize, usize)>,
+}
+
+/// The least value an edge needs to be drawn when `values` (one per edge)
+/// exceed `budget`, and how many edges with exactly that value may still
+/// be drawn (the first ones in graph order); None when all fit.
+fn budget_cut(values: impl Iterator<Item = f64>, budget: usize) -> Option<(f64, usize)> {
+    let mut v: Vec<f64> = values.collect();
+    if v.len() <= budget || budget == 0 {
+        return None;
+    }
+    let (_, &mut cut, _) = v.select_nth_unstable_by(budget - 1, |a, b| b.total_cmp(a));
+    let above = v.iter().filter(|x| x.total_cmp(&cut).is_gt()).count();
+    Some((cut, budget - above))
 }
 
 /// Does the box `lo..hi` grown by `pad` meet the viewport `0..w × 0..h`?
@@ -275,6 +295,9 @@ pub struct SceneBuilder {
     max_v: f64,
     bend: Vec<f64>,
     zoom_width: f64,
+    /// With more edges than [`EDGE_BUDGET`]: the least value drawn and how
+    /// many more edges of exactly that value may be drawn.
+    cut: Option<(f64, usize)>,
     /// Edges to shape (all, or none when only labels are asked for and
     /// edge labels are off), and the next one.
     edge_count: usize,
@@ -309,11 +332,20 @@ impl SceneBuilder {
             0
         };
         let bend = bends(g.edges.get(..edge_count).unwrap_or(&[]));
+        let over = g.edges.len() > EDGE_BUDGET;
         let mut scene = Scene {
             lod: Some(lod),
+            budget: over.then_some((EDGE_BUDGET, g.edges.len())),
             ..Scene::default()
         };
-        scene.edges.reserve(edge_count);
+        // Only a build that shapes edges needs the cut (a labels-only
+        // scene of a map this big shapes none: no edge labels).
+        let cut = if over && edge_count > 0 {
+            budget_cut(g.edges.iter().map(|e| e.value), EDGE_BUDGET)
+        } else {
+            None
+        };
+        scene.edges.reserve(edge_count.min(EDGE_BUDGET));
         Some(SceneBuilder {
             shapes,
             lod,
@@ -322,6 +354,7 @@ impl SceneBuilder {
             max_v,
             bend,
             zoom_width: s.clamp(0.3, 2.0),
+            cut,
             edge_count,
             next: 0,
             scene,
@@ -351,6 +384,14 @@ impl SceneBuilder {
         let Some(e) = f.graph.edges.get(i) else {
             return;
         };
+        if let Some((least, ties)) = &mut self.cut {
+            match e.value.total_cmp(least) {
+                std::cmp::Ordering::Less => return,
+                std::cmp::Ordering::Equal if *ties == 0 => return,
+                std::cmp::Ordering::Equal => *ties -= 1,
+                std::cmp::Ordering::Greater => {}
+            }
+        }
         let (w, h) = (f.width, f.height);
         let (lod, max_v, zoom_width) = (self.lod, self.max_v, self.zoom_width);
         // Arrowheads shrink with the zoom below 1, as nodes and edges do
@@ -650,6 +691,59 @@ mod tests {
         assert_eq!(bucket_width(0.0), 1);
         assert_eq!(bucket_to_width(bucket_width(2.5)), 2.5);
         assert!((bucket_to_width(bucket_width(3.37)) - 3.37).abs() <= 0.5 / WIDTH_STEPS);
+    }
+
+    #[wasm_bindgen_test]
+    fn the_budget_cut_keeps_the_heaviest_and_the_first_ties() {
+        let v = [5.0, 1.0, 5.0, 3.0, 5.0, 2.0];
+        assert_eq!(budget_cut(v.iter().copied(), 6), None);
+        assert_eq!(budget_cut(v.iter().copied(), 2), Some((5.0, 2)));
+        assert_eq!(budget_cut(v.iter().copied(), 4), Some((3.0, 1)));
+        assert_eq!(budget_cut(v.iter().copied(), 5), Some((2.0, 1)));
+    }
+
+    #[wasm_bindgen_test]
+    fn beyond_the_budget_only_the_heaviest_edges_are_drawn() {
+        // More edges than the budget between 300 nodes on screen, values
+        // with many ties.
+        let n = EDGE_BUDGET + 777;
+        let pairs: Vec<(usize, usize)> = (0..n).map(|k| (k % 300, (k * 7 + 1) % 300)).collect();
+        let mut g = graph(&pairs, 300);
+        for (k, e) in g.edges.iter_mut().enumerate() {
+            e.value = ((k * 7_919) % 1_000) as f64;
+        }
+        let pos: Vec<Point> = (0..300)
+            .map(|i| Point {
+                x: (i % 20) as f64 * 10.0 - 100.0,
+                y: (i / 20) as f64 * 10.0 - 75.0,
+            })
+            .collect();
+        let cam = Camera::default();
+        let v = ViewState::default();
+        let s = Scene::build(&frame(&g, &pos, &cam, &v));
+        assert_eq!(s.budget, Some((EDGE_BUDGET, n)));
+        assert_eq!(s.edges.len(), EDGE_BUDGET);
+        let mut drawn = vec![false; n];
+        for e in &s.edges {
+            drawn[e.edge] = true;
+        }
+        let least_drawn = (0..n).filter(|&i| drawn[i]).map(|i| g.edges[i].value);
+        let least_drawn = least_drawn.fold(f64::INFINITY, f64::min);
+        let most_left = (0..n).filter(|&i| !drawn[i]).map(|i| g.edges[i].value);
+        assert!(most_left.fold(f64::NEG_INFINITY, f64::max) <= least_drawn);
+        // Of the edges with the least drawn value, the first are drawn.
+        let ties: Vec<bool> = (0..n)
+            .filter(|&i| g.edges[i].value == least_drawn)
+            .map(|i| drawn[i])
+            .collect();
+        assert!(ties.windows(2).all(|w| w[0] || !w[1]), "{ties:?}");
+        // A labels-only scene says the same and shapes no edge.
+        let l = Scene::labels(&frame(&g, &pos, &cam, &v));
+        assert_eq!(l.budget, Some((EDGE_BUDGET, n)));
+        assert!(l.edges.is_empty());
+        // Within the budget, nothing is said.
+        g.edges.truncate(EDGE_BUDGET);
+        assert_eq!(Scene::build(&frame(&g, &pos, &cam, &v)).budget, None);
     }
 
     #[wasm_bindgen_test]

@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 
 use super::Ctx;
+use crate::render::budget_note;
+use crate::scene::EDGE_BUDGET;
 use wiremap_model::human_bytes;
 
 #[component]
@@ -39,6 +41,9 @@ pub fn StatusBar(ctx: Ctx) -> impl IntoView {
             </span>
             <span>"drops: " {move || st.with(|s| format!("{} batches, {}", s.dropped_batches, human_bytes(s.dropped_bytes as f64)))}</span>
             <span>"nodes: " {move || st.with(|s| s.nodes)} " · edges: " {move || st.with(|s| s.edges)}</span>
+            <span class="warn" data-edge-budget class:gone=move || st.with(|s| s.edges <= EDGE_BUDGET)>
+                {move || st.with(|s| if s.edges > EDGE_BUDGET { budget_note((EDGE_BUDGET, s.edges)) } else { String::new() })}
+            </span>
             <span class="warn" class:gone=move || st.with(|s| s.decode_errors == 0 && s.overflow == 0)>
                 {move || st.with(|s| format!("bad frames: {} · over caps: {}", s.decode_errors, s.overflow))}
             </span>
