@@ -56,10 +56,16 @@ pub struct Config {
     /// together, as one chunk of frames shared by all viewers, so the
     /// batches of many probes share one wake-up and one socket write per
     /// viewer: adds at most this much latency and saves most of the
-    /// per-delivery CPU under load (docs/bench/relay.md). 0 = fan every
-    /// batch out at once, ms.
-    #[arg(long, env = "WIREMAP_RELAY_VIEWER_LINGER_MS", default_value_t = 20)]
+    /// per-delivery CPU under load (docs/bench/relay.md). A chunk that
+    /// reaches `--viewer-chunk-bytes` leaves earlier, so the wait is this
+    /// long only when traffic is light. 0 = fan every batch out at once, ms.
+    #[arg(long, env = "WIREMAP_RELAY_VIEWER_LINGER_MS", default_value_t = 30)]
     pub viewer_linger_ms: u64,
+    /// Payload bytes at which a chunk of L7 batches is fanned out without
+    /// waiting for the rest of the linger: past this size a longer wait
+    /// saves little CPU per batch (capped at an eighth of the viewer queue).
+    #[arg(long, env = "WIREMAP_RELAY_VIEWER_CHUNK_BYTES", default_value_t = 32 << 10)]
+    pub viewer_chunk_bytes: usize,
     /// Replay ring of recent L7 batches for new viewers, bytes (0 = off).
     #[arg(long, env = "WIREMAP_RELAY_REPLAY_BYTES", default_value_t = 0)]
     pub replay_bytes: usize,
@@ -82,8 +88,11 @@ pub struct Config {
     /// Time open connections get to finish on shutdown, seconds.
     #[arg(long, env = "WIREMAP_RELAY_SHUTDOWN_TIMEOUT_SECS", default_value_t = 5)]
     pub shutdown_timeout_secs: u64,
-    /// HTTP worker threads (0 = one per core).
-    #[arg(long, env = "WIREMAP_RELAY_WORKERS", default_value_t = 0)]
+    /// HTTP worker threads (0 = one per core). One keeps every wake-up on
+    /// one thread and used less CPU per delivery than one per core in the
+    /// load bench, at a fifth of a core for 300 k deliveries/s
+    /// (docs/bench/relay.md); add workers only if it saturates a core.
+    #[arg(long, env = "WIREMAP_RELAY_WORKERS", default_value_t = 1)]
     pub workers: usize,
     #[arg(long, env = "WIREMAP_RELAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -108,7 +117,34 @@ impl Config {
             replay_bytes: self.replay_bytes,
             replay_age: Duration::from_millis(self.replay_age_ms),
             linger: Duration::from_millis(self.viewer_linger_ms),
+            chunk_bytes: self.viewer_chunk_bytes,
             ..HubLimits::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_one_worker_a_30_ms_linger_and_32_kib_chunks() {
+        let c = Config::for_listen("127.0.0.1:0");
+        assert_eq!(c.workers, 1);
+        let limits = c.hub_limits();
+        assert_eq!(limits.linger, Duration::from_millis(30));
+        assert_eq!(limits.chunk_bytes, 32 << 10);
+        let c = Config::parse_from([
+            "wiremap-relay",
+            "--viewer-linger-ms",
+            "5",
+            "--viewer-chunk-bytes",
+            "1000",
+            "--workers",
+            "0",
+        ]);
+        assert_eq!(c.workers, 0);
+        assert_eq!(c.hub_limits().linger, Duration::from_millis(5));
+        assert_eq!(c.hub_limits().chunk_bytes, 1000);
     }
 }

@@ -8,10 +8,12 @@
 //! L7 batches are not queued one by one: they are appended, framed for the
 //! socket, to one open [`chunk`](crate::chunk) that every viewer then queues
 //! as a whole. The chunk is sealed `linger` after its first batch (the probe
-//! tasks call [`Hub::flush_due`] at [`Hub::flush_deadline`]), when it is full, and before anything else is
-//! queued (a control frame, a snapshot, a viewer joining), so every viewer
-//! still sees frames in arrival order and a late joiner never gets part of
-//! a chunk.
+//! tasks call [`Hub::flush_due`] at [`Hub::flush_deadline`]), or as soon as
+//! it holds `chunk_bytes` (under heavy traffic a chunk is worth its socket
+//! write long before the linger is over, so it need not wait), and before
+//! anything else is queued (a control frame, a snapshot, a viewer joining),
+//! so every viewer still sees frames in arrival order and a late joiner
+//! never gets part of a chunk.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -48,8 +50,10 @@ pub struct HubLimits {
     /// How long an open chunk of L7 batches waits for company before it is
     /// fanned out (0: every batch is fanned out at once).
     pub linger: Duration,
-    /// Payload bytes at which a chunk is sealed early; never more than an
-    /// eighth of the viewer queue, so a chunk always fits an empty queue.
+    /// Payload bytes at which a chunk is sealed before its linger is over
+    /// (it is then big enough to be worth a socket write of its own);
+    /// never more than an eighth of the viewer queue, so a chunk always
+    /// fits an empty queue.
     pub chunk_bytes: usize,
 }
 
@@ -65,7 +69,7 @@ impl Default for HubLimits {
             replay_age: Duration::from_secs(10),
             take_batch: 256,
             linger: Duration::ZERO,
-            chunk_bytes: 64 << 10,
+            chunk_bytes: 32 << 10,
         }
     }
 }
@@ -913,6 +917,72 @@ mod tests {
         assert!(hub
             .probe_frame(999, FrameKind::L7Batch, Bytes::new(), now)
             .is_err());
+    }
+
+    #[test]
+    fn the_linger_bounds_the_wait_and_a_big_enough_chunk_leaves_early() {
+        let t0 = Instant::now();
+        let frame_len = l7("n1", 0).len();
+        // sealed at 30 ms, or once it holds 3 batches' payload
+        let limits = HubLimits {
+            chunk_bytes: frame_len * 3,
+            ..lingering(30)
+        };
+        let mut hub = Hub::new(limits, None, "test");
+        let v = hub.viewer_join(t0).unwrap();
+        let p = hub.probe_join(&hello("n1"), t0).unwrap();
+        drain(&mut hub, v);
+        wakes(&mut hub);
+        // light traffic: two batches wait the whole linger, not a moment more
+        for seq in 0..2 {
+            let at = t0 + Duration::from_millis(seq * 10);
+            hub.probe_frame(p, FrameKind::L7Batch, l7("n1", seq), at)
+                .unwrap();
+        }
+        assert_eq!(hub.flush_deadline(), Some(t0 + Duration::from_millis(30)));
+        hub.flush_due(t0 + Duration::from_millis(29));
+        assert!(wakes(&mut hub).is_empty(), "not before the linger is over");
+        hub.flush_due(t0 + Duration::from_millis(30));
+        assert_eq!(wakes(&mut hub), vec![Wake::Viewer(v)]);
+        assert_eq!(l7_seqs(&drain(&mut hub, v)), vec![0, 1]);
+        // heavy traffic: the chunk leaves as soon as it is big enough,
+        // however young, and the next one starts a linger of its own
+        let t1 = t0 + Duration::from_secs(1);
+        for seq in 2..5 {
+            hub.probe_frame(p, FrameKind::L7Batch, l7("n1", seq), t1)
+                .unwrap();
+        }
+        assert_eq!(wakes(&mut hub), vec![Wake::Viewer(v)], "sealed at once");
+        assert_eq!(hub.flush_deadline(), None);
+        hub.probe_frame(
+            p,
+            FrameKind::L7Batch,
+            l7("n1", 5),
+            t1 + Duration::from_millis(1),
+        )
+        .unwrap();
+        assert_eq!(hub.flush_deadline(), Some(t1 + Duration::from_millis(31)));
+        hub.flush(t1 + Duration::from_millis(31));
+        let got = drain(&mut hub, v);
+        assert_eq!(l7_seqs(&got), vec![2, 3, 4, 5]);
+        // the size limit never exceeds an eighth of the viewer queue
+        let limits = HubLimits {
+            chunk_bytes: 1 << 30,
+            viewer_queue_bytes: frame_len * 16,
+            viewer_hard_bytes: frame_len * 32,
+            ..lingering(30)
+        };
+        let mut hub = Hub::new(limits, None, "test");
+        let v = hub.viewer_join(t0).unwrap();
+        let p = hub.probe_join(&hello("n1"), t0).unwrap();
+        drain(&mut hub, v);
+        wakes(&mut hub);
+        hub.probe_frame(p, FrameKind::L7Batch, l7("n1", 0), t0)
+            .unwrap();
+        assert!(wakes(&mut hub).is_empty());
+        hub.probe_frame(p, FrameKind::L7Batch, l7("n1", 1), t0)
+            .unwrap();
+        assert_eq!(wakes(&mut hub), vec![Wake::Viewer(v)], "2 of 16 batches");
     }
 
     #[test]
