@@ -11,9 +11,19 @@
 //! ```text
 //! cargo bench -p wiremap-relay --bench load -- [--viewers 100] [--probes 4]
 //!     [--rates 1000,2000,4000] [--secs 5] [--warm-secs 1] [--entries 4]
-//!     [--relay-workers 0] [--relay-linger-ms 5] [--only relay|node]
+//!     [--relay-workers N] [--relay-linger-ms 5] [--only relay|node]
 //!     [--relay-bin PATH]   (another relay build, for A/B runs)
+//!     [--netns rps|plain]  (see below; needs root and `ip`, `taskset`)
 //! ```
+//!
+//! On loopback the receiving side's TCP input runs inside the sender's
+//! system call, so by default the viewers' receive processing is charged
+//! to the server. `--netns rps` moves it off the server's core the way
+//! remote viewers would: the bench re-runs itself in a fresh network
+//! namespace whose `lo` steers received packets (RPS) to the other CPUs,
+//! with the server pinned to CPU 0 and the generator to the others;
+//! `--netns plain` is the same without RPS (the control: pinning alone).
+//! The namespace is deleted afterwards.
 //!
 //! The Node hub needs npm `ws`; it is installed on first use with
 //! `npm install --prefix $HOME/.cache/wiremap-bench/node ws@8`.
@@ -43,10 +53,14 @@ struct Opts {
     warm_secs: f64,
     drain_secs: f64,
     entries: usize,
-    relay_workers: usize,
+    relay_workers: Option<usize>,
     relay_linger_ms: Option<u64>,
     relay_bin: Option<PathBuf>,
     only: Option<String>,
+    /// `--netns rps|plain`: run in a fresh network namespace (see the top).
+    netns: Option<String>,
+    /// Set in the re-run inside the namespace: pin servers to CPU 0.
+    pinned: bool,
 }
 
 fn parse_opts() -> Result<Opts, String> {
@@ -58,10 +72,12 @@ fn parse_opts() -> Result<Opts, String> {
         warm_secs: 1.0,
         drain_secs: 5.0,
         entries: 4,
-        relay_workers: 0,
+        relay_workers: None,
         relay_linger_ms: None,
         relay_bin: None,
         only: None,
+        netns: None,
+        pinned: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -77,10 +93,18 @@ fn parse_opts() -> Result<Opts, String> {
             "--warm-secs" => o.warm_secs = num(value()?)?,
             "--drain-secs" => o.drain_secs = num(value()?)?,
             "--entries" => o.entries = num(value()?)? as usize,
-            "--relay-workers" => o.relay_workers = num(value()?)? as usize,
+            "--relay-workers" => o.relay_workers = Some(num(value()?)? as usize),
             "--relay-linger-ms" => o.relay_linger_ms = Some(num(value()?)? as u64),
             "--only" => o.only = Some(value()?),
             "--relay-bin" => o.relay_bin = Some(PathBuf::from(value()?)),
+            "--netns" => {
+                let v = value()?;
+                if v != "rps" && v != "plain" {
+                    return Err(format!("--netns {v}: expected rps or plain"));
+                }
+                o.netns = Some(v);
+            }
+            "--pinned-in-netns" => o.pinned = true,
             "--rates" => {
                 o.rates = value()?
                     .split(',')
@@ -560,6 +584,18 @@ fn ws_version(modules: &Path) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// A command for `program`, pinned to CPU 0 inside the namespace run
+/// (`taskset` execs it, so the child's pid is the server's own).
+fn server_command(program: impl AsRef<std::ffi::OsStr>, opts: &Opts) -> Command {
+    if opts.pinned {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
 fn spawn(server: Server, opts: &Opts, modules: &Path) -> Result<Proc, String> {
     let mut cmd = match server {
         Server::Relay => {
@@ -567,24 +603,25 @@ fn spawn(server: Server, opts: &Opts, modules: &Path) -> Result<Proc, String> {
                 .relay_bin
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wiremap-relay")));
-            let mut c = Command::new(bin);
+            let mut c = server_command(bin, opts);
             c.args([
                 "--listen",
                 "127.0.0.1:0",
                 "--insecure-no-auth",
                 "--static-dir",
                 "no-static-dir",
-                "--workers",
-                &opts.relay_workers.to_string(),
             ])
             .env("RUST_LOG", "error");
+            if let Some(n) = opts.relay_workers {
+                c.args(["--workers", &n.to_string()]);
+            }
             if let Some(ms) = opts.relay_linger_ms {
                 c.args(["--viewer-linger-ms", &ms.to_string()]);
             }
             c
         }
         Server::Node => {
-            let mut c = Command::new("node");
+            let mut c = server_command("node", opts);
             c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/ws_hub.js"))
                 .env("NODE_PATH", modules);
             c
@@ -914,8 +951,75 @@ fn main() {
     }
 }
 
+fn run_checked(cmd: &mut Command) -> Result<(), String> {
+    let st = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?}: {st}"))
+    }
+}
+
+/// `--netns`: creates a namespace, brings its `lo` up, with `rps` steers
+/// its received packets to every CPU but 0, re-runs this bench inside it
+/// (generator on CPUs 1.., servers on CPU 0), and deletes the namespace.
+fn run_in_netns(mode: &str) -> Result<(), String> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        return Err("--netns needs at least 2 CPUs".into());
+    }
+    let ns = format!("wiremap-bench-{}", std::process::id());
+    run_checked(Command::new("ip").args(["netns", "add", &ns]))?;
+    let result = (|| {
+        let rps = if mode == "rps" {
+            // every CPU but 0, as a hex mask
+            let mask: u64 = if cpus >= 64 {
+                !1
+            } else {
+                ((1u64 << cpus) - 1) & !1
+            };
+            format!("{mask:x}")
+        } else {
+            "0".into()
+        };
+        let setup = format!(
+            "ip link set lo up && echo {rps} > /sys/class/net/lo/queues/rx-0/rps_cpus && \
+             echo \"netns {ns}: lo rps_cpus=$(cat /sys/class/net/lo/queues/rx-0/rps_cpus), \
+             tcp_congestion_control=$(sysctl -n net.ipv4.tcp_congestion_control)\""
+        );
+        run_checked(Command::new("ip").args(["netns", "exec", &ns, "sh", "-c", &setup]))?;
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut args: Vec<String> = Vec::new();
+        let mut it = std::env::args().skip(1);
+        while let Some(a) = it.next() {
+            if a == "--netns" {
+                it.next();
+            } else {
+                args.push(a);
+            }
+        }
+        println!(
+            "netns mode {mode}: servers pinned to CPU 0, generator to CPUs 1-{}",
+            cpus - 1
+        );
+        run_checked(
+            Command::new("ip")
+                .args(["netns", "exec", &ns, "taskset", "-c"])
+                .arg(format!("1-{}", cpus - 1))
+                .arg(exe)
+                .args(args)
+                .arg("--pinned-in-netns"),
+        )
+    })();
+    let deleted = run_checked(Command::new("ip").args(["netns", "delete", &ns]));
+    result.and(deleted)
+}
+
 fn real_main() -> Result<(), String> {
     let opts = parse_opts()?;
+    if let Some(mode) = &opts.netns {
+        return run_in_netns(mode);
+    }
     self_check(opts.entries)?;
     let modules = node_modules()?;
     let tck = clk_tck();
