@@ -685,6 +685,17 @@ mod tests {
         }
     }
 
+    /// A hub with `limits`, one viewer and one probe ("n1") joined at
+    /// `t0`, the viewer's join frames drained and the wakes taken.
+    fn one_viewer_one_probe(limits: HubLimits, t0: Instant) -> (Hub, ViewerId, ProbeId) {
+        let mut hub = Hub::new(limits, None, "test");
+        let v = hub.viewer_join(t0).unwrap();
+        let p = hub.probe_join(&hello("n1"), t0).unwrap();
+        drain(&mut hub, v);
+        wakes(&mut hub);
+        (hub, v, p)
+    }
+
     fn wakes(hub: &mut Hub) -> Vec<Wake> {
         let mut w = Vec::new();
         hub.take_wakes(&mut w);
@@ -928,11 +939,7 @@ mod tests {
             chunk_bytes: frame_len * 3,
             ..lingering(30)
         };
-        let mut hub = Hub::new(limits, None, "test");
-        let v = hub.viewer_join(t0).unwrap();
-        let p = hub.probe_join(&hello("n1"), t0).unwrap();
-        drain(&mut hub, v);
-        wakes(&mut hub);
+        let (mut hub, v, p) = one_viewer_one_probe(limits, t0);
         // light traffic: two batches wait the whole linger, not a moment more
         for seq in 0..2 {
             let at = t0 + Duration::from_millis(seq * 10);
@@ -972,11 +979,7 @@ mod tests {
             viewer_hard_bytes: frame_len * 32,
             ..lingering(30)
         };
-        let mut hub = Hub::new(limits, None, "test");
-        let v = hub.viewer_join(t0).unwrap();
-        let p = hub.probe_join(&hello("n1"), t0).unwrap();
-        drain(&mut hub, v);
-        wakes(&mut hub);
+        let (mut hub, v, p) = one_viewer_one_probe(limits, t0);
         hub.probe_frame(p, FrameKind::L7Batch, l7("n1", 0), t0)
             .unwrap();
         assert!(wakes(&mut hub).is_empty());
@@ -1086,11 +1089,7 @@ mod tests {
             viewer_hard_bytes: frame_len * 16,
             ..lingering(1000)
         };
-        let mut hub = Hub::new(limits, None, "test");
-        let v = hub.viewer_join(t0).unwrap();
-        let p = hub.probe_join(&hello("n1"), t0).unwrap();
-        drain(&mut hub, v);
-        wakes(&mut hub);
+        let (mut hub, v, p) = one_viewer_one_probe(limits, t0);
         hub.probe_frame(p, FrameKind::L7Batch, l7("n1", 0), t0)
             .unwrap();
         assert_eq!(wakes(&mut hub), vec![Wake::Viewer(v)], "sealed when full");
