@@ -298,6 +298,20 @@ impl Scan {
             }
         }
         let geo = (rows, stride);
+        // The pixels of the band on the line whose band starts at `x`.
+        let span = |x: i64| {
+            (
+                ((x + FX - 1) >> 16).max(lo),
+                ((x + width + FX - 1) >> 16).min(hi),
+            )
+        };
+        // Blends pixels `j0..j1` of line `m`, the first at distance `d`.
+        let aa = |data: &mut [u32], m: usize, j0: i64, j1: i64, mut d: i64| {
+            run(data, geo, m, j0, j1, |p: &mut u32| {
+                *p = blend(*p, colour, band_level(d, half, hwx));
+                d += umx;
+            });
+        };
         let mut ma = ma;
         if !wide {
             // Thin strokes, four pixels of a row at a time (one 128-bit
@@ -308,8 +322,7 @@ impl Scan {
             if rows {
                 // A steep piece: each row's span, in quads from its start.
                 for m in ma..mb {
-                    let j0 = ((xl + FX - 1) >> 16).max(lo);
-                    let j1 = ((xl + width + FX - 1) >> 16).min(hi);
+                    let (j0, j1) = span(xl);
                     let (mut j, mut d) = (j0, d_row + umx * j0);
                     while j < j1 {
                         let n = (j1 - j).min(4);
@@ -322,11 +335,8 @@ impl Scan {
                             }
                         });
                         if !quad(data, at, lanes, halfq, hwq, colour) {
-                            let mut d = d;
-                            run(data, geo, m, j, j1, |p: &mut u32| {
-                                *p = blend(*p, colour, band_level(d, half, hwx));
-                                d += umx;
-                            });
+                            // The buffer's last pixels: one at a time.
+                            aa(data, m, j, j1, d);
                             break;
                         }
                         j += 4;
@@ -341,16 +351,9 @@ impl Scan {
             // them covers (their spans shift by less than a pixel per
             // column).
             while ma + 4 <= mb {
-                let span_of = |k: i64| {
-                    let x = xl + k * step;
-                    (
-                        ((x + FX - 1) >> 16).max(lo),
-                        ((x + width + FX - 1) >> 16).min(hi),
-                    )
-                };
                 let (mut y0, mut y1) = (i64::MAX, i64::MIN);
                 for k in 0..4 {
-                    let (a, b) = span_of(k);
+                    let (a, b) = span(xl + k * step);
                     if a < b {
                         y0 = y0.min(a);
                         y1 = y1.max(b);
@@ -360,10 +363,11 @@ impl Scan {
                     let mut lanes: [i32; 4] =
                         std::array::from_fn(|k| (d_row + d_step * k as i64 + umx * y0) as i32);
                     for y in y0..y1 {
+                        // Columns ma..ma + 4 of a row inside the buffer:
+                        // always in it.
                         let at = index_of(stride, ma, y as usize);
-                        if !quad(data, at, lanes, halfq, hwq, colour) {
-                            break;
-                        }
+                        let painted = quad(data, at, lanes, halfq, hwq, colour);
+                        debug_assert!(painted);
                         for l in &mut lanes {
                             *l += umx as i32;
                         }
@@ -375,30 +379,15 @@ impl Scan {
             }
         }
         for m in ma..mb {
-            let j0 = ((xl + FX - 1) >> 16).max(lo);
-            let j1 = ((xl + width + FX - 1) >> 16).min(hi);
+            let (j0, j1) = span(xl);
             if j0 < j1 && !wide {
-                let mut d = d_row + umx * j0;
-                run(data, geo, m, j0, j1, |p: &mut u32| {
-                    *p = blend(*p, colour, band_level(d, half, hwx));
-                    d += umx;
-                });
+                aa(data, m, j0, j1, d_row + umx * j0);
             } else if j0 < j1 {
                 let s0 = ((xl + inset + FX - 1) >> 16).clamp(j0, j1);
                 let s1 = ((xl + width - inset + FX - 1) >> 16).clamp(s0, j1);
-                let mut d = d_row + umx * j0;
-                let aa = |p: &mut u32| {
-                    *p = blend(*p, colour, band_level(d, half, hwx));
-                    d += umx;
-                };
-                run(data, geo, m, j0, s0, aa);
+                aa(data, m, j0, s0, d_row + umx * j0);
                 run(data, geo, m, s0, s1, |p: &mut u32| *p = colour);
-                let mut d = d_row + umx * s1;
-                let aa = |p: &mut u32| {
-                    *p = blend(*p, colour, band_level(d, half, hwx));
-                    d += umx;
-                };
-                run(data, geo, m, s1, j1, aa);
+                aa(data, m, s1, j1, d_row + umx * s1);
             }
             xl += step;
             d_row += d_step;
