@@ -9,16 +9,17 @@ use wiremap_wire::{Entry, EntryBlock, EntryView, Protocol};
 use crate::fx_hash::{FxHashMap, FxHashSet};
 use crate::graph::{HiddenStats, MapEdge, MapGraph, MapNode};
 use crate::grouping::GroupTable;
-use crate::latency_sketch::{latency_bucket, percentiles_of_buckets};
+use crate::latency_sketch::percentiles_of_buckets;
 use crate::legend::Legend;
 use crate::settings::{Metric, ViewSettings};
-use crate::store::{L7Store, Stored};
+use crate::store::{Hot, L7Store, Pair, Stored, NO_RESPONSE};
 
 type EdgeKey = (u32, u32, u8);
 
+/// The sums of one edge (its key is kept apart, in [`Sums::keys`]: the
+/// sums are what each entry reads, and smaller sums miss the cache less).
 #[derive(Debug)]
 struct EdgeAcc {
-    key: EdgeKey,
     request: u64,
     response: u64,
     entries: u64,
@@ -28,9 +29,8 @@ struct EdgeAcc {
 }
 
 impl EdgeAcc {
-    fn new(key: EdgeKey) -> Self {
+    fn new() -> Self {
         EdgeAcc {
-            key,
             request: 0,
             response: 0,
             entries: 0,
@@ -41,7 +41,7 @@ impl EdgeAcc {
     }
 
     #[inline]
-    fn add(&mut self, e: &Entry) {
+    fn add(&mut self, e: &Hot) {
         self.request = self.request.saturating_add(e.request_size);
         self.response = self.response.saturating_add(e.response_size);
         self.entries += 1;
@@ -159,7 +159,14 @@ struct Sums {
     hidden_id: Vec<bool>,
     hidden_proto: [bool; 256],
     from: i64,
+    /// The edge slot of each of the store's pairs ([`L7Store::pairs`]):
+    /// [`UNSEEN`] until an entry of the pair is matched, [`HIDDEN`] when
+    /// the legend hides it. Group, legend and edge lookups happen once per
+    /// pair instead of once per entry.
+    slot_of_pair: Vec<u32>,
     index: FxHashMap<EdgeKey, u32>,
+    /// `keys[slot]` is the key of the edge whose sums are `accs[slot]`.
+    keys: Vec<EdgeKey>,
     accs: Vec<EdgeAcc>,
     /// (edge slot, latency bucket) of every summed entry with a response,
     /// in reading order; grouped by edge once every entry is read.
@@ -175,7 +182,6 @@ struct Sums {
     matched: u64,
     min_ts: i64,
     max_ts: i64,
-    last: Option<(EdgeKey, u32)>,
     /// Set once every entry is read: the map being built from the sums.
     out: Option<Built>,
 }
@@ -196,6 +202,11 @@ struct Built {
 /// [`Built::node_of_group`] of a group without a node.
 const NO_NODE: u32 = u32::MAX;
 
+/// [`Sums::slot_of_pair`] of a pair no matched entry has had yet.
+const UNSEEN: u32 = u32::MAX;
+/// [`Sums::slot_of_pair`] of a pair the legend hides.
+const HIDDEN: u32 = u32::MAX - 1;
+
 /// Budget units (stored entries read) one edge of the finished map costs
 /// to build, for [`L7Aggregation::advance`]'s limit.
 const EDGE_COST: usize = 8;
@@ -212,7 +223,9 @@ impl Sums {
             } else {
                 now_us.saturating_sub(settings.window_us.max(1000))
             },
+            slot_of_pair: vec![UNSEEN; store.pairs().len()],
             index: FxHashMap::default(),
+            keys: Vec::new(),
             accs: Vec::new(),
             latencies: Vec::new(),
             by_edge: Vec::new(),
@@ -225,64 +238,75 @@ impl Sums {
             matched: 0,
             min_ts: i64::MAX,
             max_ts: i64::MIN,
-            last: None,
             out: None,
         }
     }
 
-    /// Adds the entries of `block` whose bit is set in `pass`.
-    fn add_block(&mut self, block: &[&Stored], mut pass: u64, settings: &ViewSettings) {
+    /// The edge slot of `pair` (or [`HIDDEN`]), found when the first
+    /// matched entry of the pair comes; marks its identities and protocol
+    /// as seen.
+    #[cold]
+    fn slot_of(&mut self, pairs: &[Pair], pair: u32) -> u32 {
+        let (si, di, p) = pairs[pair as usize];
+        let (si, di) = (si as usize, di as usize);
+        self.seen_id[si] = true;
+        self.seen_id[di] = true;
+        self.seen_proto[p as usize] = true;
+        let key = (self.groups.of_identity[si], self.groups.of_identity[di], p);
+        let slot = if self.hidden_id[si] || self.hidden_id[di] || self.hidden_proto[p as usize] {
+            self.hidden_keys.insert(key);
+            HIDDEN
+        } else {
+            let (accs, keys) = (&mut self.accs, &mut self.keys);
+            *self.index.entry(key).or_insert_with(|| {
+                accs.push(EdgeAcc::new());
+                keys.push(key);
+                (accs.len() - 1) as u32
+            })
+        };
+        self.slot_of_pair[pair as usize] = slot;
+        slot
+    }
+
+    /// Adds the entries of a block (their figures `hot`) whose bit is set
+    /// in `pass`.
+    fn add_block(&mut self, pairs: &[Pair], hot: &[Hot], mut pass: u64, settings: &ViewSettings) {
         // The matched, visible entries of the block: (edge slot, index).
         let mut todo = [(0u32, 0u8); FILTER_BLOCK];
         let mut n = 0;
         while pass != 0 {
             let i = pass.trailing_zeros() as usize;
-            let e = &block[i].entry;
+            let e = &hot[i];
             pass &= pass - 1;
             self.matched += 1;
-            let (si, di) = (e.src.identity as usize, e.dst.identity as usize);
-            let p = e.protocol.0;
-            self.seen_id[si] = true;
-            self.seen_id[di] = true;
-            self.seen_proto[p as usize] = true;
-            let key = (self.groups.of_identity[si], self.groups.of_identity[di], p);
-            if self.hidden_id[si] || self.hidden_id[di] || self.hidden_proto[p as usize] {
+            let mut slot = self.slot_of_pair[e.pair as usize];
+            if slot == UNSEEN {
+                slot = self.slot_of(pairs, e.pair);
+            }
+            if slot == HIDDEN {
                 self.hidden.entries += 1;
                 self.hidden.bytes = self
                     .hidden
                     .bytes
                     .saturating_add(settings.counted_bytes(e.request_size, e.response_size));
-                self.hidden_keys.insert(key);
                 continue;
             }
             self.min_ts = self.min_ts.min(e.timestamp_us);
             self.max_ts = self.max_ts.max(e.timestamp_us);
-            let slot = match self.last {
-                Some((k, slot)) if k == key => slot,
-                _ => {
-                    let accs = &mut self.accs;
-                    let slot = *self.index.entry(key).or_insert_with(|| {
-                        accs.push(EdgeAcc::new(key));
-                        (accs.len() - 1) as u32
-                    });
-                    self.last = Some((key, slot));
-                    slot
-                }
-            };
             todo[n] = (slot, i as u8);
             n += 1;
         }
-        // The sums, then the sketches, in two short loops over the block:
+        // The sums, then the latencies, in two short loops over the block:
         // each reads state of up to 64 different edges (likely cache misses
         // with thousands of edges), and short loop bodies let the processor
         // overlap those misses instead of waiting for each in turn.
         for &(slot, i) in &todo[..n] {
-            self.accs[slot as usize].add(&block[usize::from(i)].entry);
+            self.accs[slot as usize].add(&hot[usize::from(i)]);
         }
         for &(slot, i) in &todo[..n] {
-            let e = &block[usize::from(i)].entry;
-            if e.has_response {
-                self.latencies.push((slot, latency_bucket(e.elapsed_us)));
+            let latency = hot[usize::from(i)].latency;
+            if latency != NO_RESPONSE {
+                self.latencies.push((slot, latency));
             }
         }
     }
@@ -320,9 +344,10 @@ impl L7Aggregation {
             *self = L7Aggregation::new(store, &self.settings, self.now_us);
             self.restarts = restarts;
         }
-        let chunks = store.chunks();
+        let (chunks, pairs) = (store.chunks(), store.pairs());
         let mut budget = max_entries.max(1);
         let mut block: Vec<&Stored> = Vec::with_capacity(FILTER_BLOCK);
+        let mut hot: Vec<Hot> = Vec::with_capacity(FILTER_BLOCK);
         while budget > 0 && self.chunk < chunks.len() {
             let chunk = &chunks[self.chunk];
             if chunk.max_ts < self.sums.from || self.offset >= chunk.entries.len() {
@@ -332,12 +357,17 @@ impl L7Aggregation {
                 continue;
             }
             // The next block of in-window entries, filtered in one call.
+            // Only the figures are read here: an entry itself is read only
+            // if the filter reads it.
             block.clear();
+            hot.clear();
             let mut scanned = 0;
-            for s in chunk.entries.range(self.offset..) {
+            let from = self.offset..;
+            for (s, h) in chunk.entries.range(from.clone()).zip(chunk.hot.range(from)) {
                 scanned += 1;
-                if s.entry.timestamp_us >= self.sums.from {
+                if h.timestamp_us >= self.sums.from {
                     block.push(s);
+                    hot.push(*h);
                     if block.len() == FILTER_BLOCK {
                         break;
                     }
@@ -356,7 +386,7 @@ impl L7Aggregation {
                     entries: &block,
                 };
                 let pass = filter(&entries) & (u64::MAX >> (FILTER_BLOCK - block.len()));
-                self.sums.add_block(&block, pass, &self.settings);
+                self.sums.add_block(pairs, &hot, pass, &self.settings);
             }
         }
         if self.chunk < chunks.len() {
@@ -408,8 +438,7 @@ impl Sums {
         };
         self.group_latencies();
         let groups = &self.groups;
-        let mut visible_groups: Vec<u32> =
-            self.accs.iter().flat_map(|a| [a.key.0, a.key.1]).collect();
+        let mut visible_groups: Vec<u32> = self.keys.iter().flat_map(|k| [k.0, k.1]).collect();
         visible_groups.sort_unstable();
         visible_groups.dedup();
         visible_groups.sort_by(|a, b| {
@@ -430,12 +459,12 @@ impl Sums {
         // Edges in map order, sorted once here by small keys (sorting the
         // built edges moved a few hundred bytes each).
         let mut keyed: Vec<(u32, u32, u8, u32)> = self
-            .accs
+            .keys
             .iter()
             .zip(0..)
-            .map(|(a, i)| {
-                let (s, t) = (a.key.0 as usize, a.key.1 as usize);
-                (node_of_group[s], node_of_group[t], a.key.2, i)
+            .map(|(k, i)| {
+                let (s, t) = (k.0 as usize, k.1 as usize);
+                (node_of_group[s], node_of_group[t], k.2, i)
             })
             .collect();
         keyed.sort_unstable();
@@ -485,9 +514,10 @@ impl Sums {
         let to = (from + max).min(self.accs.len());
         for &slot in &order[from..to] {
             let (a, lat) = (&self.accs[slot as usize], &self.latency_of[slot as usize]);
+            let key = self.keys[slot as usize];
             let (s, t) = (
-                node_of_group[a.key.0 as usize] as usize,
-                node_of_group[a.key.1 as usize] as usize,
+                node_of_group[key.0 as usize] as usize,
+                node_of_group[key.1 as usize] as usize,
             );
             let req = if settings.include_request {
                 a.request
@@ -524,9 +554,9 @@ impl Sums {
                 (Metric::Throughput, true) => a.entries as f64,
                 (Metric::Throughput, false) => throughput,
             };
-            let proto = Protocol(a.key.2);
+            let proto = Protocol(key.2);
             edges.push(MapEdge {
-                key: format!("{}|{}|{}", nodes[s].key, nodes[t].key, protocol_key(proto)),
+                key: edge_key(&nodes[s].key, &nodes[t].key, proto),
                 source: s,
                 target: t,
                 protocol: Some(proto),
@@ -607,10 +637,38 @@ impl Sums {
     }
 }
 
-/// The protocol part of an edge key: the KFL2 name, or the raw code.
-pub(crate) fn protocol_key(p: Protocol) -> String {
-    match p.name() {
-        "unknown" => p.0.to_string(),
-        name => name.to_string(),
+/// `source|target|protocol`, the key of an L7 edge (built without the
+/// formatting machinery: a map builds one per edge).
+fn edge_key(source: &str, target: &str, p: Protocol) -> String {
+    let name = p.name();
+    let code;
+    let proto = if name == "unknown" {
+        code = p.0.to_string();
+        code.as_str()
+    } else {
+        name
+    };
+    let mut key = String::with_capacity(source.len() + target.len() + proto.len() + 2);
+    key.push_str(source);
+    key.push('|');
+    key.push_str(target);
+    key.push('|');
+    key.push_str(proto);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_keys_name_the_protocol_or_its_code() {
+        assert_eq!(
+            edge_key("pod:a/x", "svc:b/y", Protocol::HTTP2),
+            "pod:a/x|svc:b/y|HTTP/2"
+        );
+        assert_eq!(edge_key("a", "b", Protocol::DNS), "a|b|DNS");
+        assert_eq!(edge_key("a", "", Protocol(200)), "a||200");
+        assert_eq!(edge_key("", "", Protocol(0)), "||0");
     }
 }

@@ -4,7 +4,9 @@ use std::collections::{HashMap, VecDeque};
 
 use wiremap_wire::{Entry, EntryView, Identity, L7Batch, Peer};
 
+use crate::fx_hash::FxHashMap;
 use crate::identity_table::IdentityTable;
+use crate::latency_sketch::latency_bucket;
 
 /// Entries kept by default; the oldest is evicted (and counted) beyond it.
 pub const DEFAULT_STORE_CAP: usize = 300_000;
@@ -23,11 +25,52 @@ pub(crate) struct Stored {
     pub(crate) node: u32,
 }
 
+/// The figures of an entry the map adds up, kept apart from the entries
+/// (a quarter of their size), so that a map without a display filter
+/// reads these alone, one after the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hot {
+    pub(crate) timestamp_us: i64,
+    pub(crate) request_size: u64,
+    pub(crate) response_size: u64,
+    /// The entry's (source identity, destination identity, protocol): an
+    /// index into [`L7Store::pairs`].
+    pub(crate) pair: u32,
+    /// [`latency_bucket`] of the latency, or [`NO_RESPONSE`].
+    pub(crate) latency: u16,
+    pub(crate) error: bool,
+}
+
+/// [`Hot::latency`] of an entry without a response.
+pub(crate) const NO_RESPONSE: u16 = u16::MAX;
+
+impl Hot {
+    fn of(entry: &Entry, pair: u32) -> Hot {
+        Hot {
+            timestamp_us: entry.timestamp_us,
+            request_size: entry.request_size,
+            response_size: entry.response_size,
+            pair,
+            latency: if entry.has_response {
+                latency_bucket(entry.elapsed_us)
+            } else {
+                NO_RESPONSE
+            },
+            error: entry.error,
+        }
+    }
+}
+
+/// (source identity, destination identity, protocol) of stored entries.
+pub(crate) type Pair = (u32, u32, u8);
+
 /// Consecutive entries with the newest timestamp among them, so a windowed
 /// aggregation skips chunks that lie wholly before the window.
+/// `hot[i]` holds the figures of `entries[i]`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Chunk {
     pub(crate) entries: VecDeque<Stored>,
+    pub(crate) hot: VecDeque<Hot>,
     pub(crate) max_ts: i64,
 }
 
@@ -45,6 +88,10 @@ pub struct StoreStats {
     pub identity_overflow: u64,
     /// Times the identity table was compacted.
     pub identity_compactions: u64,
+    /// Times the table of (source, destination, protocol) pairs was
+    /// rebuilt from the stored entries (with each identity compaction, and
+    /// when pairs no entry holds any more made it twice the live size).
+    pub pair_compactions: u64,
 }
 
 /// Recent L7 entries with one interned identity table.
@@ -55,6 +102,12 @@ pub struct L7Store {
     cap: usize,
     len: usize,
     identities: IdentityTable,
+    /// Every (source, destination, protocol) of the stored entries (and of
+    /// evicted ones until the next compaction), and its index.
+    pairs: Vec<Pair>,
+    pair_index: FxHashMap<Pair, u32>,
+    /// The pair table is rebuilt when it grows past this.
+    pair_limit: usize,
     nodes: Vec<String>,
     node_index: HashMap<String, u32>,
     stats: StoreStats,
@@ -82,6 +135,9 @@ impl L7Store {
             cap,
             len: 0,
             identities: IdentityTable::new(identity_cap),
+            pairs: Vec::new(),
+            pair_index: FxHashMap::default(),
+            pair_limit: pair_floor(cap),
             nodes: Vec::new(),
             node_index: HashMap::new(),
             stats: StoreStats::default(),
@@ -108,13 +164,61 @@ impl L7Store {
             .iter()
             .map(|id| self.identities.intern(id))
             .collect();
+        if self.pairs.len() + batch.entries.len() > self.pair_limit {
+            self.compact_pairs(None);
+        }
         let node = self.intern_node(&batch.node);
+        let mut last: Option<(Pair, u32)> = None;
         for mut entry in batch.entries {
             entry.src.identity = self.resolve(&remap, &entry.src);
             entry.dst.identity = self.resolve(&remap, &entry.dst);
-            self.push(Stored { entry, node });
+            let key = (entry.src.identity, entry.dst.identity, entry.protocol.0);
+            let pair = match last {
+                Some((k, pair)) if k == key => pair,
+                _ => {
+                    let pair = self.intern_pair(key);
+                    last = Some((key, pair));
+                    pair
+                }
+            };
+            let hot = Hot::of(&entry, pair);
+            self.push(Stored { entry, node }, hot);
         }
         self.stats.identity_overflow = self.identities.overflowed;
+    }
+
+    fn intern_pair(&mut self, key: Pair) -> u32 {
+        let pairs = &mut self.pairs;
+        *self.pair_index.entry(key).or_insert_with(|| {
+            pairs.push(key);
+            (pairs.len() - 1) as u32
+        })
+    }
+
+    /// Rebuilds the pair table from the stored entries (the pairs of
+    /// evicted entries go), renaming identities by `identities` if given.
+    fn compact_pairs(&mut self, identities: Option<&[u32]>) {
+        let old = std::mem::take(&mut self.pairs);
+        self.pair_index.clear();
+        let mut new_of_old = vec![u32::MAX; old.len()];
+        for chunk in self.chunks.iter_mut() {
+            for hot in chunk.hot.iter_mut() {
+                let o = hot.pair as usize;
+                if new_of_old[o] == u32::MAX {
+                    let (s, d, p) = old[o];
+                    let key = match identities {
+                        Some(r) => (r[s as usize], r[d as usize], p),
+                        None => (s, d, p),
+                    };
+                    new_of_old[o] = self.pairs.len() as u32;
+                    self.pair_index.insert(key, self.pairs.len() as u32);
+                    self.pairs.push(key);
+                }
+                hot.pair = new_of_old[o];
+            }
+        }
+        self.pair_limit = (2 * self.pairs.len()).max(pair_floor(self.cap));
+        self.stats.pair_compactions += 1;
     }
 
     fn resolve(&mut self, remap: &[u32], peer: &Peer) -> u32 {
@@ -145,7 +249,7 @@ impl L7Store {
         i
     }
 
-    fn push(&mut self, stored: Stored) {
+    fn push(&mut self, stored: Stored, hot: Hot) {
         if self.len >= self.cap {
             self.evict_one();
         }
@@ -157,12 +261,14 @@ impl L7Store {
         if need_new {
             self.chunks.push_back(Chunk {
                 entries: VecDeque::with_capacity(self.chunk_cap),
+                hot: VecDeque::with_capacity(self.chunk_cap),
                 max_ts: i64::MIN,
             });
         }
         if let Some(chunk) = self.chunks.back_mut() {
             chunk.max_ts = chunk.max_ts.max(ts);
             chunk.entries.push_back(stored);
+            chunk.hot.push_back(hot);
             self.len += 1;
             self.stats.ingested += 1;
         }
@@ -171,6 +277,7 @@ impl L7Store {
     fn evict_one(&mut self) {
         if let Some(front) = self.chunks.front_mut() {
             if front.entries.pop_front().is_some() {
+                front.hot.pop_front();
                 self.len -= 1;
                 self.stats.evicted += 1;
             }
@@ -192,12 +299,15 @@ impl L7Store {
             s.entry.src.identity = remap[s.entry.src.identity as usize];
             s.entry.dst.identity = remap[s.entry.dst.identity as usize];
         }
+        self.compact_pairs(Some(&remap));
         self.stats.identity_compactions += 1;
     }
 
     /// Removes every entry (identities and counters are kept).
     pub fn clear(&mut self) {
         self.chunks.clear();
+        self.pairs.clear();
+        self.pair_index.clear();
         self.len = 0;
         self.generation += 1;
     }
@@ -274,4 +384,14 @@ impl L7Store {
     pub(crate) fn identities(&self) -> &[Identity] {
         self.identities.items()
     }
+
+    /// [`Hot::pair`] indexes this.
+    pub(crate) fn pairs(&self) -> &[Pair] {
+        &self.pairs
+    }
+}
+
+/// The least size the pair table may reach before it is rebuilt.
+fn pair_floor(cap: usize) -> usize {
+    cap.clamp(16, 1 << 16)
 }

@@ -395,6 +395,75 @@ fn totals(g: &MapGraph) -> (u64, u64, u64, u64) {
     })
 }
 
+/// One entry per batch, between two of 60 pods: (source, destination,
+/// protocol, request bytes, latency µs, age s).
+type Call = (u8, u8, u8, u64, i64, i64);
+
+/// A store of `cap` entries fed `calls`, one batch each.
+fn churned_store(calls: &[Call], cap: usize, identity_cap: usize) -> L7Store {
+    let mut store = L7Store::with_identity_cap(cap, identity_cap);
+    for (i, &(s, d, p, rq, lat, age)) in calls.iter().enumerate() {
+        let ids = vec![
+            pod("ns", &format!("p{s}"), "n", "", s),
+            pod("ns", &format!("p{d}"), "n", "", d),
+        ];
+        let e = entry(
+            i as u64,
+            NOW - age * S,
+            Protocol(p),
+            0,
+            1,
+            rq,
+            2 * rq,
+            lat,
+            rq % 7 == 0,
+        );
+        store.ingest(batch("n", i as u64, ids, vec![e]));
+    }
+    assert_eq!(store.stats().identity_overflow, 0);
+    store
+}
+
+/// A store that compacted its identities and its pairs many times maps
+/// exactly as a fresh store given only the entries it still holds.
+#[test]
+fn compactions_change_no_map() {
+    let calls: Vec<Call> = (0..3000u64)
+        .map(|i| {
+            let z = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+            (
+                (z % 60) as u8,
+                (z / 60 % 60) as u8,
+                (1 + z % 8) as u8,
+                z % 5000,
+                (z % 900) as i64,
+                (z % 20) as i64,
+            )
+        })
+        .collect();
+    for identity_cap in [4 * 25 + 8, 10_000] {
+        let churned = churned_store(&calls, 25, identity_cap);
+        assert!(
+            churned.stats().pair_compactions > 10,
+            "{:?}",
+            churned.stats()
+        );
+        let fresh = churned_store(&calls[calls.len() - 25..], 25, 10_000);
+        assert_eq!(fresh.stats().pair_compactions, 0);
+        for grouping in Grouping::ALL {
+            let s = ViewSettings {
+                grouping,
+                cumulative: true,
+                ..Default::default()
+            };
+            assert_eq!(
+                aggregate_l7(&churned, &all, &s, NOW),
+                aggregate_l7(&fresh, &all, &s, NOW)
+            );
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -451,6 +520,22 @@ proptest! {
         prop_assert_eq!(part.legend.namespaces.len(), full.legend.namespaces.len());
         prop_assert!(part.nodes.len() + part.hidden.nodes >= full.nodes.len());
         prop_assert!(part.edges.len() + part.hidden.edges <= full.edges.len());
+    }
+
+    #[test]
+    fn compacted_store_equals_a_fresh_one(
+        calls in prop::collection::vec((0u8..60, 0u8..60, 1u8..9, 0u64..5000, 0i64..900, 0i64..20), 1..400),
+        cap in 1usize..40,
+        small_table in any::<bool>(),
+        cumulative in any::<bool>(),
+    ) {
+        let identity_cap = if small_table { 4 * cap + 8 } else { 10_000 };
+        let churned = churned_store(&calls, cap, identity_cap);
+        let fresh = churned_store(&calls[calls.len().saturating_sub(cap)..], cap, 10_000);
+        for grouping in Grouping::ALL {
+            let s = ViewSettings { grouping, cumulative, ..Default::default() };
+            prop_assert_eq!(aggregate_l7(&churned, &all, &s, NOW), aggregate_l7(&fresh, &all, &s, NOW));
+        }
     }
 
     #[test]
