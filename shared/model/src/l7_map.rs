@@ -2,14 +2,14 @@
 //! grouped, legend-hidden and windowed, summed per (source group,
 //! destination group, protocol) edge.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
-use wiremap_wire::{Entry, EntryBlock, EntryView, Protocol};
+use wiremap_wire::{Entry, EntryBlock, EntryView, Identity, Protocol};
 
 use crate::fx_hash::{FxHashMap, FxHashSet};
 use crate::graph::{HiddenStats, MapEdge, MapGraph, MapNode};
 use crate::grouping::GroupTable;
-use crate::latency_sketch::percentiles_of_buckets;
+use crate::latency_sketch::{percentiles_of_sorted, BUCKETS};
 use crate::legend::Legend;
 use crate::settings::{Metric, ViewSettings};
 use crate::store::{Hot, L7Store, Pair, Stored, NO_RESPONSE};
@@ -213,7 +213,11 @@ const EDGE_COST: usize = 8;
 
 impl Sums {
     fn new(store: &L7Store, settings: &ViewSettings, now_us: i64) -> Sums {
-        let ids = store.identities();
+        Sums::of(store.identities(), store.pairs().len(), settings, now_us)
+    }
+
+    /// The sums of nothing yet over identities `ids` and `pairs` pairs.
+    fn of(ids: &[Identity], pairs: usize, settings: &ViewSettings, now_us: i64) -> Sums {
         Sums {
             groups: GroupTable::build(ids, settings.grouping, settings.collapse_external),
             hidden_id: settings.hidden.hidden_identities(ids),
@@ -223,7 +227,7 @@ impl Sums {
             } else {
                 now_us.saturating_sub(settings.window_us.max(1000))
             },
-            slot_of_pair: vec![UNSEEN; store.pairs().len()],
+            slot_of_pair: vec![UNSEEN; pairs],
             index: FxHashMap::default(),
             keys: Vec::new(),
             accs: Vec::new(),
@@ -361,21 +365,42 @@ impl L7Aggregation {
             // if the filter reads it.
             block.clear();
             hot.clear();
-            let mut scanned = 0;
-            let from = self.offset..;
-            for (s, h) in chunk.entries.range(from.clone()).zip(chunk.hot.range(from)) {
-                scanned += 1;
-                if h.timestamp_us >= self.sums.from {
-                    block.push(s);
-                    hot.push(*h);
-                    if block.len() == FILTER_BLOCK {
-                        break;
+            let from = self.sums.from;
+            let n = (chunk.entries.len() - self.offset)
+                .min(FILTER_BLOCK)
+                .min(budget);
+            // Most often the next entries are all in the window and side
+            // by side: their figures are used where they are.
+            let run = contiguous(&chunk.hot, self.offset, n)
+                .filter(|run| run.iter().all(|h| h.timestamp_us >= from));
+            let (scanned, figures) = match run {
+                Some(run) => {
+                    block.extend(chunk.entries.range(self.offset..self.offset + n));
+                    (n, run)
+                }
+                None => {
+                    let mut scanned = 0;
+                    let range = self.offset..;
+                    for (s, h) in chunk
+                        .entries
+                        .range(range.clone())
+                        .zip(chunk.hot.range(range))
+                    {
+                        scanned += 1;
+                        if h.timestamp_us >= from {
+                            block.push(s);
+                            hot.push(*h);
+                            if block.len() == FILTER_BLOCK {
+                                break;
+                            }
+                        }
+                        if scanned == budget {
+                            break;
+                        }
                     }
+                    (scanned, &hot[..])
                 }
-                if scanned == budget {
-                    break;
-                }
-            }
+            };
             self.offset += scanned;
             self.read += scanned as u64;
             budget -= scanned;
@@ -386,7 +411,7 @@ impl L7Aggregation {
                     entries: &block,
                 };
                 let pass = filter(&entries) & (u64::MAX >> (FILTER_BLOCK - block.len()));
-                self.sums.add_block(pairs, &hot, pass, &self.settings);
+                self.sums.add_block(pairs, figures, pass, &self.settings);
             }
         }
         if self.chunk < chunks.len() {
@@ -401,8 +426,9 @@ impl L7Aggregation {
         {
             return None;
         }
-        let fresh = Sums::new(store, &self.settings, self.now_us);
-        let sums = std::mem::replace(&mut self.sums, fresh);
+        // Spent: nothing is left to sum (the next call starts over).
+        let spent = Sums::of(&[], 0, &self.settings, self.now_us);
+        let sums = std::mem::replace(&mut self.sums, spent);
         self.chunk = usize::MAX; // spent: the next call starts over
         Some(sums.into_graph(store, &self.settings))
     }
@@ -477,11 +503,27 @@ impl Sums {
         });
     }
 
-    /// Groups the latency buckets by edge (a counting sort: two passes over
-    /// the list, writes within one array).
+    /// Groups the latency buckets by edge, each edge's in ascending order:
+    /// two counting sorts (by bucket, then stably by edge), so that an
+    /// edge's percentiles are three lookups.
     fn group_latencies(&mut self) {
+        let latencies = std::mem::take(&mut self.latencies);
+        let mut at = vec![0usize; BUCKETS + 1];
+        for &(_, bucket) in &latencies {
+            at[usize::from(bucket).min(BUCKETS - 1) + 1] += 1;
+        }
+        for i in 1..at.len() {
+            at[i] += at[i - 1];
+        }
+        let mut by_bucket = vec![(0u32, 0u16); latencies.len()];
+        for &(slot, bucket) in &latencies {
+            let b = usize::from(bucket).min(BUCKETS - 1);
+            by_bucket[at[b]] = (slot, bucket);
+            at[b] += 1;
+        }
+        drop(latencies);
         let mut start = vec![0usize; self.accs.len() + 1];
-        for &(slot, _) in &self.latencies {
+        for &(slot, _) in &by_bucket {
             start[slot as usize + 1] += 1;
         }
         for i in 1..start.len() {
@@ -489,12 +531,11 @@ impl Sums {
         }
         self.latency_of = start.windows(2).map(|w| w[0]..w[1]).collect();
         let mut at = start;
-        self.by_edge = vec![0; self.latencies.len()];
-        for &(slot, bucket) in &self.latencies {
+        self.by_edge = vec![0; by_bucket.len()];
+        for &(slot, bucket) in &by_bucket {
             self.by_edge[at[slot as usize]] = bucket;
             at[slot as usize] += 1;
         }
-        self.latencies = Vec::new();
     }
 
     /// Builds up to `max` more edges of the map; true when all are built.
@@ -570,7 +611,7 @@ impl Sums {
                 value,
                 entries: a.entries,
                 errors: a.errors,
-                latency: percentiles_of_buckets(&mut self.by_edge[lat.clone()]),
+                latency: percentiles_of_sorted(&self.by_edge[lat.clone()]),
                 first_seen_us: a.first,
                 last_seen_us: a.last,
             });
@@ -637,6 +678,17 @@ impl Sums {
     }
 }
 
+/// Items `start..start + n` of `items` if they lie side by side in memory.
+fn contiguous<T>(items: &VecDeque<T>, start: usize, n: usize) -> Option<&[T]> {
+    let (a, b) = items.as_slices();
+    if start + n <= a.len() {
+        a.get(start..start + n)
+    } else {
+        let start = start.checked_sub(a.len())?;
+        b.get(start..start + n)
+    }
+}
+
 /// `source|target|protocol`, the key of an L7 edge (built without the
 /// formatting machinery: a map builds one per edge).
 fn edge_key(source: &str, target: &str, p: Protocol) -> String {
@@ -660,6 +712,26 @@ fn edge_key(source: &str, target: &str, p: Protocol) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contiguous_runs_of_a_wrapped_deque() {
+        let mut d: VecDeque<u32> = VecDeque::with_capacity(8);
+        d.extend(0..6);
+        d.drain(..4);
+        d.extend(6..11); // 4..11, wrapped past the end of its buffer
+        let (a, b) = d.as_slices();
+        assert!(!a.is_empty() && !b.is_empty(), "the test needs a wrapped deque");
+        for start in 0..=d.len() {
+            for n in 0..=d.len() - start {
+                let want: Vec<u32> = d.range(start..start + n).copied().collect();
+                match contiguous(&d, start, n) {
+                    Some(run) => assert_eq!(run, &want[..]),
+                    None => assert!(start < a.len() && start + n > a.len()),
+                }
+            }
+        }
+        assert_eq!(contiguous(&d, d.len(), 1), None);
+    }
 
     #[test]
     fn edge_keys_name_the_protocol_or_its_code() {

@@ -1,7 +1,7 @@
 //! Log buckets of latency: exact below 16 µs, then 8 buckets per power of
 //! two (relative error ≤ 12.5 %). The aggregation lists each edge's
-//! buckets and takes p50/p95/p99 from them sorted or counted
-//! ([`percentiles_of_buckets`]); [`LatencySketch`], the counting form it
+//! buckets, sorts them by bucket and edge, and takes p50/p95/p99 by rank
+//! ([`percentiles_of_sorted`]); [`LatencySketch`], the counting form it
 //! used before, stays as the tests' reference.
 
 /// Values below this get one bucket each.
@@ -11,7 +11,7 @@ const SUB_BITS: u32 = 3;
 const SUB: u64 = 1 << SUB_BITS;
 
 /// Counts of latencies in logarithmic buckets. Grows only as far as the
-/// largest bucket used. The reference [`percentiles_of_buckets`] is tested
+/// largest bucket used. The reference [`percentiles_of_sorted`] is tested
 /// against.
 #[cfg(test)]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -131,7 +131,7 @@ impl LatencySketch {
 }
 
 /// The bucket of a latency (negative counts as 0), small enough for a
-/// `u16`: what [`percentiles_of_buckets`] takes.
+/// `u16`: what [`percentiles_of_sorted`] takes.
 #[inline]
 pub(crate) fn latency_bucket(latency_us: i64) -> u16 {
     bucket_of(latency_us.max(0) as u64) as u16
@@ -139,56 +139,41 @@ pub(crate) fn latency_bucket(latency_us: i64) -> u16 {
 
 /// Buckets of any `i64` latency ([`latency_bucket`] of `i64::MAX` is the
 /// last).
-const BUCKETS: usize = (LINEAR + (63 - 4 + 1) * SUB) as usize;
+pub(crate) const BUCKETS: usize = (LINEAR + (63 - 4 + 1) * SUB) as usize;
 
-/// Up to this many buckets are sorted; more are counted.
-const SORT_MAX: usize = 64;
-
-/// p50, p95, p99 of the latencies whose buckets ([`latency_bucket`]) are
-/// `buckets`, in any order (reordered here): the same as recording them in a
-/// [`LatencySketch`] and asking [`LatencySketch::percentiles`]. None when
-/// empty. A computation that meets an edge's entries in no particular
-/// order lists their buckets in one array and takes the percentiles from
-/// each edge's part at the end (sorted when short, counted when long), instead of a counter per bucket and edge updated per entry
-/// (one cache miss each, most of an aggregation's time).
-pub(crate) fn percentiles_of_buckets(buckets: &mut [u16]) -> Option<Percentiles> {
-    let total = buckets.len() as u64;
-    if total == 0 {
-        return None;
-    }
+/// Indices of p50, p95 and p99 among `total` (≥ 1) sorted values.
+fn ranks(total: u64) -> [usize; 3] {
     let rank = |q: f64| ((q * total as f64).ceil() as u64).clamp(1, total) as usize - 1;
-    let ranks = [rank(0.50), rank(0.95), rank(0.99)];
-    let mut value = [0u16; 3];
-    if buckets.len() <= SORT_MAX {
-        // Few: sorting is the cheapest.
-        buckets.sort_unstable();
-        for (v, &r) in value.iter_mut().zip(&ranks) {
-            *v = buckets[r];
-        }
-    } else {
-        // Many (a hot edge): a count per bucket, walked once.
-        let mut counts = [0u32; BUCKETS];
-        for &b in buckets.iter() {
-            counts[usize::from(b).min(BUCKETS - 1)] += 1;
-        }
-        let (mut seen, mut next) = (0usize, 0);
-        for (b, &c) in counts.iter().enumerate() {
-            seen += c as usize;
-            while next < 3 && ranks[next] < seen {
-                value[next] = b as u16;
-                next += 1;
-            }
-        }
-    }
+    [rank(0.50), rank(0.95), rank(0.99)]
+}
+
+fn percentiles_of_values(value: [u16; 3]) -> Percentiles {
     let mid = |b: u16| {
         let (lo, hi) = bucket_bounds(usize::from(b));
         lo + (hi - lo) / 2
     };
-    Some(Percentiles {
+    Percentiles {
         p50_us: mid(value[0]),
         p95_us: mid(value[1]),
         p99_us: mid(value[2]),
-    })
+    }
+}
+
+/// p50, p95, p99 of the latencies whose buckets ([`latency_bucket`]) are
+/// `buckets`, in ascending order: the same as recording them in a
+/// [`LatencySketch`] and asking [`LatencySketch::percentiles`], in three
+/// lookups. None when empty. A computation that meets an edge's entries
+/// in no particular order lists their buckets in one array and sorts it by
+/// bucket and edge at the end, instead of a counter per bucket and edge
+/// updated per entry (one cache miss each, most of an aggregation's time).
+pub(crate) fn percentiles_of_sorted(buckets: &[u16]) -> Option<Percentiles> {
+    if buckets.is_empty() {
+        return None;
+    }
+    debug_assert!(buckets.is_sorted());
+    Some(percentiles_of_values(
+        ranks(buckets.len() as u64).map(|r| buckets[r]),
+    ))
 }
 
 #[cfg(test)]
@@ -197,7 +182,7 @@ mod tests {
 
     /// Sorted buckets give what the sketch gives, on any mix of values.
     #[test]
-    fn percentiles_of_buckets_equal_the_sketch() {
+    fn percentiles_of_sorted_buckets_equal_the_sketch() {
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = || {
             x ^= x << 13;
@@ -205,7 +190,7 @@ mod tests {
             x ^= x << 17;
             x
         };
-        assert_eq!(percentiles_of_buckets(&mut []), None);
+        assert_eq!(percentiles_of_sorted(&[]), None);
         for n in [1usize, 2, 3, 7, 20, 99, 100, 101, 1000, 5000] {
             for spread in [4u32, 12, 24, 40, 63] {
                 let values: Vec<i64> = (0..n)
@@ -219,8 +204,9 @@ mod tests {
                     sketch.record(v);
                     buckets.push(latency_bucket(v));
                 }
+                buckets.sort_unstable();
                 assert_eq!(
-                    percentiles_of_buckets(&mut buckets),
+                    percentiles_of_sorted(&buckets),
                     sketch.percentiles(),
                     "{n} values below 2^{spread}"
                 );
