@@ -720,7 +720,10 @@ mod tests {
         d.drain(..4);
         d.extend(6..11); // 4..11, wrapped past the end of its buffer
         let (a, b) = d.as_slices();
-        assert!(!a.is_empty() && !b.is_empty(), "the test needs a wrapped deque");
+        assert!(
+            !a.is_empty() && !b.is_empty(),
+            "the test needs a wrapped deque"
+        );
         for start in 0..=d.len() {
             for n in 0..=d.len() - start {
                 let want: Vec<u32> = d.range(start..start + n).copied().collect();
