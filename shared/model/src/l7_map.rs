@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use wiremap_wire::{Entry, EntryBlock, EntryView, Identity, Protocol};
 
+use crate::counting_sort::counting_sort;
 use crate::fx_hash::{FxHashMap, FxHashSet};
 use crate::graph::{HiddenStats, MapEdge, MapGraph, MapNode};
 use crate::grouping::GroupTable;
@@ -489,9 +490,9 @@ impl Sums {
         let node = |g: u32| node_of_group[g as usize] as usize;
         let keys = &self.keys;
         let slots: Vec<u32> = (0..keys.len() as u32).collect();
-        let slots = counting_sort(&slots, 256, |i| usize::from(keys[i as usize].2));
-        let slots = counting_sort(&slots, nodes.len(), |i| node(keys[i as usize].1));
-        let order = counting_sort(&slots, nodes.len(), |i| node(keys[i as usize].0));
+        let (slots, _) = counting_sort(&slots, 256, |i| usize::from(keys[*i as usize].2));
+        let (slots, _) = counting_sort(&slots, nodes.len(), |i| node(keys[*i as usize].1));
+        let (order, _) = counting_sort(&slots, nodes.len(), |i| node(keys[*i as usize].0));
         self.out = Some(Built {
             seconds,
             node_of_group,
@@ -506,34 +507,14 @@ impl Sums {
     /// edge's percentiles are three lookups.
     fn group_latencies(&mut self) {
         let latencies = std::mem::take(&mut self.latencies);
-        let mut at = vec![0usize; BUCKETS + 1];
-        for &(_, bucket) in &latencies {
-            at[usize::from(bucket).min(BUCKETS - 1) + 1] += 1;
-        }
-        for i in 1..at.len() {
-            at[i] += at[i - 1];
-        }
-        let mut by_bucket = vec![(0u32, 0u16); latencies.len()];
-        for &(slot, bucket) in &latencies {
-            let b = usize::from(bucket).min(BUCKETS - 1);
-            by_bucket[at[b]] = (slot, bucket);
-            at[b] += 1;
-        }
+        let (by_bucket, _) = counting_sort(&latencies, BUCKETS, |&(_, b)| {
+            usize::from(b).min(BUCKETS - 1)
+        });
         drop(latencies);
-        let mut start = vec![0usize; self.accs.len() + 1];
-        for &(slot, _) in &by_bucket {
-            start[slot as usize + 1] += 1;
-        }
-        for i in 1..start.len() {
-            start[i] += start[i - 1];
-        }
-        self.latency_of = start.windows(2).map(|w| w[0]..w[1]).collect();
-        let mut at = start;
-        self.by_edge = vec![0; by_bucket.len()];
-        for &(slot, bucket) in &by_bucket {
-            self.by_edge[at[slot as usize]] = bucket;
-            at[slot as usize] += 1;
-        }
+        let (by_edge, starts) =
+            counting_sort(&by_bucket, self.accs.len(), |&(slot, _)| slot as usize);
+        self.latency_of = starts.windows(2).map(|w| w[0]..w[1]).collect();
+        self.by_edge = by_edge.into_iter().map(|(_, bucket)| bucket).collect();
     }
 
     /// Builds up to `max` more edges of the map; true when all are built.
@@ -676,24 +657,6 @@ impl Sums {
     }
 }
 
-/// `items` stably sorted by `key` (below `buckets`).
-fn counting_sort(items: &[u32], buckets: usize, key: impl Fn(u32) -> usize) -> Vec<u32> {
-    let mut at = vec![0usize; buckets + 1];
-    for &i in items {
-        at[key(i) + 1] += 1;
-    }
-    for b in 1..at.len() {
-        at[b] += at[b - 1];
-    }
-    let mut out = vec![0u32; items.len()];
-    for &i in items {
-        let k = key(i);
-        out[at[k]] = i;
-        at[k] += 1;
-    }
-    out
-}
-
 /// Items `start..start + n` of `items` if they lie side by side in memory.
 fn contiguous<T>(items: &VecDeque<T>, start: usize, n: usize) -> Option<&[T]> {
     let (a, b) = items.as_slices();
@@ -728,31 +691,6 @@ fn edge_key(source: &str, target: &str, p: Protocol) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counting_sorts_are_stable_and_lexicographic_least_key_first() {
-        let mut z = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: u64| {
-            z ^= z << 13;
-            z ^= z >> 7;
-            z ^= z << 17;
-            (z % n) as u32
-        };
-        for (len, range) in [(0usize, 1u64), (1, 1), (50, 3), (1000, 40), (5000, 300)] {
-            let triples: Vec<(u32, u32, u32)> = (0..len)
-                .map(|_| (next(range), next(range), next(range)))
-                .collect();
-            let ids: Vec<u32> = (0..len as u32).collect();
-            let k = |i: u32| triples[i as usize];
-            let by2 = counting_sort(&ids, range as usize, |i| k(i).2 as usize);
-            let by1 = counting_sort(&by2, range as usize, |i| k(i).1 as usize);
-            let order = counting_sort(&by1, range as usize, |i| k(i).0 as usize);
-            // The same as sorting by (key, index): stable, most significant last.
-            let mut want = ids.clone();
-            want.sort_by_key(|&i| (k(i), i));
-            assert_eq!(order, want, "{len} items below {range}");
-        }
-    }
 
     #[test]
     fn contiguous_runs_of_a_wrapped_deque() {

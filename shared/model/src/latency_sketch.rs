@@ -141,24 +141,6 @@ pub(crate) fn latency_bucket(latency_us: i64) -> u16 {
 /// last).
 pub(crate) const BUCKETS: usize = (LINEAR + (63 - 4 + 1) * SUB) as usize;
 
-/// Indices of p50, p95 and p99 among `total` (≥ 1) sorted values.
-fn ranks(total: u64) -> [usize; 3] {
-    let rank = |q: f64| ((q * total as f64).ceil() as u64).clamp(1, total) as usize - 1;
-    [rank(0.50), rank(0.95), rank(0.99)]
-}
-
-fn percentiles_of_values(value: [u16; 3]) -> Percentiles {
-    let mid = |b: u16| {
-        let (lo, hi) = bucket_bounds(usize::from(b));
-        lo + (hi - lo) / 2
-    };
-    Percentiles {
-        p50_us: mid(value[0]),
-        p95_us: mid(value[1]),
-        p99_us: mid(value[2]),
-    }
-}
-
 /// p50, p95, p99 of the latencies whose buckets ([`latency_bucket`]) are
 /// `buckets`, in ascending order: the same as recording them in a
 /// [`LatencySketch`] and asking [`LatencySketch::percentiles`], in three
@@ -171,9 +153,17 @@ pub(crate) fn percentiles_of_sorted(buckets: &[u16]) -> Option<Percentiles> {
         return None;
     }
     debug_assert!(buckets.is_sorted());
-    Some(percentiles_of_values(
-        ranks(buckets.len() as u64).map(|r| buckets[r]),
-    ))
+    let total = buckets.len() as u64;
+    let at = |q: f64| {
+        let rank = ((q * total as f64).ceil() as u64).clamp(1, total) as usize - 1;
+        let (lo, hi) = bucket_bounds(usize::from(buckets[rank]));
+        lo + (hi - lo) / 2
+    };
+    Some(Percentiles {
+        p50_us: at(0.50),
+        p95_us: at(0.95),
+        p99_us: at(0.99),
+    })
 }
 
 #[cfg(test)]

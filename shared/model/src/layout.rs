@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::f64::consts::PI;
 
+use crate::counting_sort::counting_sort;
 use crate::error::ModelError;
 use crate::graph::MapGraph;
 use crate::quadtree::{ForceInput, QuadTree};
@@ -181,27 +182,10 @@ fn soft_collide(
 }
 
 /// Sorts `links` (node indices below `n`) by two stable counting sorts,
-/// second node then first: linear, where a comparison sort of 300k links
-/// took tens of ms in the browser.
+/// second node then first (see [`counting_sort`]).
 fn sort_links(links: &mut Vec<(u32, u32)>, n: usize) {
-    fn by(links: &[(u32, u32)], n: usize, key: impl Fn(&(u32, u32)) -> usize) -> Vec<(u32, u32)> {
-        let mut at = vec![0usize; n + 1];
-        for l in links {
-            at[key(l) + 1] += 1;
-        }
-        for b in 1..at.len() {
-            at[b] += at[b - 1];
-        }
-        let mut out = vec![(0, 0); links.len()];
-        for l in links {
-            let k = key(l);
-            out[at[k]] = *l;
-            at[k] += 1;
-        }
-        out
-    }
-    let by_second = by(links, n, |l| l.1 as usize);
-    *links = by(&by_second, n, |l| l.0 as usize);
+    let (by_second, _) = counting_sort(links, n, |l| l.1 as usize);
+    *links = counting_sort(&by_second, n, |l| l.0 as usize).0;
 }
 
 impl Layout {
@@ -850,6 +834,7 @@ impl Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::{MapEdge, MapNode};
 
     #[test]
     fn links_sort_as_a_comparison_sort_would() {
@@ -869,7 +854,6 @@ mod tests {
             assert_eq!(links, want);
         }
     }
-    use crate::graph::{MapEdge, MapNode};
 
     fn chain(n: usize) -> MapGraph {
         let nodes = (0..n)

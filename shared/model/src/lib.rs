@@ -45,6 +45,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod counting_sort;
 mod data_clock;
 mod error;
 mod fx_hash;
