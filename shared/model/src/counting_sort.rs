@@ -5,26 +5,83 @@
 
 /// `items` stably sorted by `key` (every key below `buckets`), and where
 /// each key's run starts: key `k`'s items are `sorted[starts[k]..starts[k + 1]]`.
+/// (The model sorts [`SortInSteps`]; this is its reference in tests.)
+#[cfg(test)]
 pub(crate) fn counting_sort<T: Copy + Default>(
     items: &[T],
     buckets: usize,
     key: impl Fn(&T) -> usize,
 ) -> (Vec<T>, Vec<usize>) {
-    let mut starts = vec![0usize; buckets + 1];
-    for item in items {
-        starts[key(item) + 1] += 1;
+    let mut sort = SortInSteps::new(buckets);
+    while !sort.step(items, &key, usize::MAX).1 {}
+    sort.finish()
+}
+
+/// [`counting_sort`] a piece at a time, for work spread over frames: each
+/// [`SortInSteps::step`] counts or places at most a given number of items.
+#[derive(Debug, Default)]
+pub(crate) struct SortInSteps<T> {
+    starts: Vec<usize>,
+    at: Vec<usize>,
+    sorted: Vec<T>,
+    /// Next item to count, or (once `counted`) to place.
+    next: usize,
+    counted: bool,
+}
+
+impl<T: Copy + Default> SortInSteps<T> {
+    /// A sort by keys below `buckets`.
+    pub(crate) fn new(buckets: usize) -> Self {
+        SortInSteps {
+            starts: vec![0; buckets + 1],
+            at: Vec::new(),
+            sorted: Vec::new(),
+            next: 0,
+            counted: false,
+        }
     }
-    for k in 1..starts.len() {
-        starts[k] += starts[k - 1];
+
+    /// Counts, then places, up to `max` (at least one) more of `items` (the
+    /// same items at every call) by `key`. Returns how many it handled
+    /// (each item is handled twice in all) and whether the sort is done.
+    pub(crate) fn step(
+        &mut self,
+        items: &[T],
+        key: impl Fn(&T) -> usize,
+        max: usize,
+    ) -> (usize, bool) {
+        let to = items.len().min(self.next.saturating_add(max.max(1)));
+        let piece = &items[self.next..to];
+        if !self.counted {
+            for item in piece {
+                self.starts[key(item) + 1] += 1;
+            }
+            self.next = to;
+            if to == items.len() {
+                for k in 1..self.starts.len() {
+                    self.starts[k] += self.starts[k - 1];
+                }
+                self.at = self.starts.clone();
+                self.sorted = vec![T::default(); items.len()];
+                self.counted = true;
+                self.next = 0;
+            }
+            return (piece.len(), items.is_empty());
+        }
+        for item in piece {
+            let k = key(item);
+            self.sorted[self.at[k]] = *item;
+            self.at[k] += 1;
+        }
+        self.next = to;
+        (piece.len(), to == items.len())
     }
-    let mut at = starts.clone();
-    let mut sorted = vec![T::default(); items.len()];
-    for item in items {
-        let k = key(item);
-        sorted[at[k]] = *item;
-        at[k] += 1;
+
+    /// The sorted items and each key's start (after the step that said
+    /// done).
+    pub(crate) fn finish(self) -> (Vec<T>, Vec<usize>) {
+        (self.sorted, self.starts)
     }
-    (sorted, starts)
 }
 
 #[cfg(test)]
@@ -61,6 +118,39 @@ mod tests {
                 assert!(run.iter().all(|i| k(i).0 as usize == key));
             }
             assert_eq!(starts[n], len);
+        }
+    }
+
+    #[test]
+    fn a_sort_in_steps_of_any_size_equals_the_sort_at_once() {
+        let mut z = 0x1234_5678_9abc_def1u64;
+        for (len, buckets) in [(0usize, 1usize), (1, 1), (37, 5), (5000, 300)] {
+            let items: Vec<(u32, u32)> = (0..len as u32)
+                .map(|i| {
+                    z ^= z << 13;
+                    z ^= z >> 7;
+                    z ^= z << 17;
+                    ((z % buckets as u64) as u32, i)
+                })
+                .collect();
+            let key = |it: &(u32, u32)| it.0 as usize;
+            let want = counting_sort(&items, buckets, key);
+            for max in [1, 2, 7, 1000, usize::MAX] {
+                let mut sort = SortInSteps::new(buckets);
+                let (mut handled, mut calls) = (0, 0);
+                loop {
+                    let (n, done) = sort.step(&items, key, max);
+                    assert!(n <= max);
+                    handled += n;
+                    calls += 1;
+                    if done {
+                        break;
+                    }
+                    assert!(calls <= 2 * len + 2, "no progress");
+                }
+                assert_eq!(handled, 2 * len, "each item counted and placed once");
+                assert_eq!(sort.finish(), want, "{len} items, steps of {max}");
+            }
         }
     }
 }

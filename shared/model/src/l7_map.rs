@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use wiremap_wire::{Entry, EntryBlock, EntryView, Identity, Protocol};
 
-use crate::counting_sort::counting_sort;
+use crate::counting_sort::SortInSteps;
 use crate::fx_hash::{FxHashMap, FxHashSet};
 use crate::graph::{HiddenStats, MapEdge, MapGraph, MapNode};
 use crate::grouping::GroupTable;
@@ -183,6 +183,8 @@ struct Sums {
     matched: u64,
     min_ts: i64,
     max_ts: i64,
+    /// Where [`Sums::start_map`] stands.
+    start: Start,
     /// Set once every entry is read: the map being built from the sums.
     out: Option<Built>,
 }
@@ -195,9 +197,36 @@ struct Built {
     seconds: f64,
     /// Node index of each group ([`NO_NODE`] if it has no visible edge).
     node_of_group: Vec<u32>,
+    /// The edges being put in map order.
+    items: Vec<Ordered>,
     order: Vec<u32>,
     nodes: Vec<MapNode>,
     edges: Vec<MapEdge>,
+}
+
+/// An edge's slot and what the map's order sorts it by (kept together:
+/// a pass reading its key through the slot missed the cache at every
+/// edge).
+#[derive(Debug, Clone, Copy, Default)]
+struct Ordered {
+    slot: u32,
+    source: u32,
+    target: u32,
+    protocol: u8,
+}
+
+/// The steps of starting the map ([`Sums::start_map`]).
+#[derive(Debug)]
+enum Start {
+    /// The latencies sorted by bucket...
+    Latencies(SortInSteps<(u32, u16)>),
+    /// ...then stably by edge.
+    ByEdge(SortInSteps<(u32, u16)>),
+    /// The nodes.
+    Nodes,
+    /// The edges' order: pass 0 (protocol), 1 (target), 2 (source).
+    Order(u8, SortInSteps<Ordered>),
+    Started,
 }
 
 /// [`Built::node_of_group`] of a group without a node.
@@ -211,6 +240,9 @@ const HIDDEN: u32 = u32::MAX - 1;
 /// Budget units (stored entries read) one edge of the finished map costs
 /// to build, for [`L7Aggregation::advance`]'s limit.
 const EDGE_COST: usize = 8;
+/// Items of a counting sort's pass that cost one budget unit (a pass
+/// moves an item in a few ns; reading an entry takes tens).
+const SORT_COST: usize = 4;
 
 impl Sums {
     fn new(store: &L7Store, settings: &ViewSettings, now_us: i64) -> Sums {
@@ -243,6 +275,7 @@ impl Sums {
             matched: 0,
             min_ts: i64::MAX,
             max_ts: i64::MIN,
+            start: Start::Latencies(SortInSteps::new(BUCKETS)),
             out: None,
         }
     }
@@ -420,7 +453,9 @@ impl L7Aggregation {
         }
         // Every entry read: build the map's edges, as many per call as the
         // budget left allows (at least one).
-        self.sums.start_map(&self.settings);
+        if !self.sums.start_map(&self.settings, &mut budget) {
+            return None;
+        }
         if !self
             .sums
             .build_edges(&self.settings, (budget / EDGE_COST).max(1))
@@ -447,13 +482,76 @@ impl L7Aggregation {
 }
 
 impl Sums {
-    /// The map of what was summed.
-    /// Starts building the map once every entry is read (nodes: endpoints
-    /// of visible edges, sorted by key), unless it has started.
-    fn start_map(&mut self, settings: &ViewSettings) {
-        if self.out.is_some() {
-            return;
+    /// Starts building the map once every entry is read, a piece per call
+    /// while `budget` (entries' worth of work, see [`SORT_COST`]) lasts:
+    /// the latencies grouped by edge (two counting sorts), the nodes
+    /// (endpoints of visible edges, sorted by key), then the edges' order
+    /// (three counting sorts). The sorts go a piece at a time, so that with
+    /// hundreds of thousands of edges no call takes long. True once the
+    /// map is started.
+    fn start_map(&mut self, settings: &ViewSettings, budget: &mut usize) -> bool {
+        while *budget > 0 {
+            let max = budget.saturating_mul(SORT_COST);
+            let work = match &mut self.start {
+                Start::Latencies(sort) => {
+                    let bucket = |&(_, b): &(u32, u16)| usize::from(b).min(BUCKETS - 1);
+                    let (work, done) = sort.step(&self.latencies, bucket, max);
+                    if done {
+                        self.latencies = std::mem::take(sort).finish().0;
+                        self.start = Start::ByEdge(SortInSteps::new(self.accs.len()));
+                    }
+                    work
+                }
+                Start::ByEdge(sort) => {
+                    let (work, done) = sort.step(&self.latencies, |&(e, _)| e as usize, max);
+                    if done {
+                        let (by_edge, starts) = std::mem::take(sort).finish();
+                        self.latency_of = starts.windows(2).map(|w| w[0]..w[1]).collect();
+                        self.by_edge = by_edge.into_iter().map(|(_, bucket)| bucket).collect();
+                        self.latencies = Vec::new();
+                        self.start = Start::Nodes;
+                    }
+                    work + self.latencies.len()
+                }
+                Start::Nodes => {
+                    self.nodes(settings);
+                    self.start = Start::Order(0, SortInSteps::new(256));
+                    2 * self.keys.len()
+                }
+                Start::Order(pass, sort) => {
+                    let Some(out) = &mut self.out else {
+                        unreachable!("nodes come before the order");
+                    };
+                    // Least significant first: protocol, target, source.
+                    let key = |e: &Ordered| match pass {
+                        0 => usize::from(e.protocol),
+                        1 => e.target as usize,
+                        _ => e.source as usize,
+                    };
+                    let (work, done) = sort.step(&out.items, key, max);
+                    if done {
+                        out.items = std::mem::take(sort).finish().0;
+                        *pass += 1;
+                        *sort = SortInSteps::new(out.nodes.len());
+                        if *pass == 3 {
+                            out.order = out.items.iter().map(|e| e.slot).collect();
+                            out.items = Vec::new();
+                            self.start = Start::Started;
+                        }
+                    }
+                    work
+                }
+                Start::Started => return true,
+            };
+            *budget = budget.saturating_sub(work.div_ceil(SORT_COST));
         }
+        matches!(self.start, Start::Started)
+    }
+
+    /// The map's nodes (endpoints of visible edges, sorted by key) and the
+    /// edges to be put in map order (by source node, target node,
+    /// protocol: each edge's triple is its own) by [`Sums::start_map`].
+    fn nodes(&mut self, settings: &ViewSettings) {
         let seconds = if settings.cumulative {
             if self.max_ts > self.min_ts {
                 ((i128::from(self.max_ts) - i128::from(self.min_ts)) as f64 / 1e6).max(1.0)
@@ -463,11 +561,15 @@ impl Sums {
         } else {
             settings.window_s()
         };
-        self.group_latencies();
         let groups = &self.groups;
-        let mut visible_groups: Vec<u32> = self.keys.iter().flat_map(|k| [k.0, k.1]).collect();
-        visible_groups.sort_unstable();
-        visible_groups.dedup();
+        let mut visible = vec![false; groups.groups.len()];
+        for k in &self.keys {
+            visible[k.0 as usize] = true;
+            visible[k.1 as usize] = true;
+        }
+        let mut visible_groups: Vec<u32> = (0..groups.groups.len() as u32)
+            .filter(|g| visible[*g as usize])
+            .collect();
         visible_groups.sort_by(|a, b| {
             groups.groups[*a as usize]
                 .key
@@ -483,38 +585,23 @@ impl Sums {
             nodes.push(n);
             node_of_group[*g as usize] = i as u32;
         }
-        // Edges in map order (by source node, target node, protocol: each
-        // edge's triple is its own), from three stable counting sorts of
-        // the slots, least significant first: linear in the edges, where a
-        // comparison sort of 300k keys took tens of ms in the browser.
-        let node = |g: u32| node_of_group[g as usize] as usize;
-        let keys = &self.keys;
-        let slots: Vec<u32> = (0..keys.len() as u32).collect();
-        let (slots, _) = counting_sort(&slots, 256, |i| usize::from(keys[*i as usize].2));
-        let (slots, _) = counting_sort(&slots, nodes.len(), |i| node(keys[*i as usize].1));
-        let (order, _) = counting_sort(&slots, nodes.len(), |i| node(keys[*i as usize].0));
+        let items = (0u32..)
+            .zip(&self.keys)
+            .map(|(slot, k)| Ordered {
+                slot,
+                source: node_of_group[k.0 as usize],
+                target: node_of_group[k.1 as usize],
+                protocol: k.2,
+            })
+            .collect();
         self.out = Some(Built {
             seconds,
             node_of_group,
-            order,
+            items,
+            order: Vec::new(),
             nodes,
             edges: Vec::with_capacity(self.accs.len()),
         });
-    }
-
-    /// Groups the latency buckets by edge, each edge's in ascending order:
-    /// two counting sorts (by bucket, then stably by edge), so that an
-    /// edge's percentiles are three lookups.
-    fn group_latencies(&mut self) {
-        let latencies = std::mem::take(&mut self.latencies);
-        let (by_bucket, _) = counting_sort(&latencies, BUCKETS, |&(_, b)| {
-            usize::from(b).min(BUCKETS - 1)
-        });
-        drop(latencies);
-        let (by_edge, starts) =
-            counting_sort(&by_bucket, self.accs.len(), |&(slot, _)| slot as usize);
-        self.latency_of = starts.windows(2).map(|w| w[0]..w[1]).collect();
-        self.by_edge = by_edge.into_iter().map(|(_, bucket)| bucket).collect();
     }
 
     /// Builds up to `max` more edges of the map; true when all are built.
@@ -528,6 +615,7 @@ impl Sums {
             order,
             nodes,
             edges,
+            ..
         } = out;
         let seconds = *seconds;
         let from = edges.len();

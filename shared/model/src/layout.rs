@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::f64::consts::PI;
 
-use crate::counting_sort::counting_sort;
+use crate::counting_sort::SortInSteps;
 use crate::error::ModelError;
 use crate::graph::MapGraph;
 use crate::quadtree::{ForceInput, QuadTree};
@@ -183,9 +183,166 @@ fn soft_collide(
 
 /// Sorts `links` (node indices below `n`) by two stable counting sorts,
 /// second node then first (see [`counting_sort`]).
-fn sort_links(links: &mut Vec<(u32, u32)>, n: usize) {
-    let (by_second, _) = counting_sort(links, n, |l| l.1 as usize);
-    *links = counting_sort(&by_second, n, |l| l.0 as usize).0;
+/// A graph's layout links (one per pair of nodes joined by an edge either
+/// way, sorted) with their strengths, built in steps of at most a given
+/// number of edges' worth of work, for [`Layout::sync_with`]: with
+/// hundreds of thousands of edges the whole build is tens of ms.
+#[derive(Debug, Default)]
+pub struct LinkBuild {
+    nodes: usize,
+    step: u8,
+    /// Next edge (step 0) or link (step 4) to take.
+    next: usize,
+    links: Vec<(u32, u32)>,
+    sort: SortInSteps<(u32, u32)>,
+    degree: Vec<u32>,
+    strength: Vec<f64>,
+    bias: Vec<f64>,
+    /// Also the nodes' neighbours (steps 5 and 6), for placing new nodes:
+    /// node `i`'s are `adj[adj_start[i]..adj_start[i + 1]]`.
+    adjacency: bool,
+    adj_start: Vec<usize>,
+    adj: Vec<u32>,
+    fill: Vec<usize>,
+}
+
+impl LinkBuild {
+    /// The links of `graph` to be built (by [`LinkBuild::step`] with the
+    /// same graph).
+    pub fn new(graph: &MapGraph) -> LinkBuild {
+        LinkBuild {
+            nodes: graph.nodes.len(),
+            step: 0,
+            next: 0,
+            links: Vec::with_capacity(graph.edges.len()),
+            sort: SortInSteps::new(graph.nodes.len()),
+            degree: Vec::new(),
+            strength: Vec::new(),
+            bias: Vec::new(),
+            adjacency: false,
+            adj_start: Vec::new(),
+            adj: Vec::new(),
+            fill: Vec::new(),
+        }
+    }
+
+    /// The links of `graph` for `layout`, with the nodes' neighbours if the
+    /// layout will have nodes to place (nodes it does not have).
+    pub fn for_layout(graph: &MapGraph, layout: &Layout) -> LinkBuild {
+        let mut links = LinkBuild::new(graph);
+        links.adjacency = !layout.has_nodes_of(graph);
+        links
+    }
+
+    fn done(&self) -> bool {
+        self.step > 6 || (self.step > 4 && !self.adjacency)
+    }
+
+    /// Does the next steps while `max_edges` edges' worth of work lasts (at
+    /// least one step): the links of the edges, then two counting sorts
+    /// (by the second node, then the first) and the duplicates left out,
+    /// then the nodes' degrees and the links' strengths (and the nodes'
+    /// neighbours if asked for), each a piece at a time. True when all are
+    /// built.
+    pub fn step(&mut self, graph: &MapGraph, max_edges: usize) -> bool {
+        let n = self.nodes;
+        let mut budget = max_edges.max(1);
+        while budget > 0 {
+            let work = match self.step {
+                0 => {
+                    let to = graph.edges.len().min(self.next.saturating_add(budget));
+                    for e in &graph.edges[self.next..to] {
+                        if e.source < n && e.target < n && e.source != e.target {
+                            let (a, b) = (e.source.min(e.target), e.source.max(e.target));
+                            self.links.push((a as u32, b as u32));
+                        }
+                    }
+                    let work = to - self.next;
+                    self.next = to;
+                    if to == graph.edges.len() {
+                        self.step += 1;
+                        self.next = 0;
+                    }
+                    work
+                }
+                1 | 2 => {
+                    let second = self.step == 1;
+                    let key = |l: &(u32, u32)| if second { l.1 } else { l.0 } as usize;
+                    let (work, done) = self.sort.step(&self.links, key, budget);
+                    if done {
+                        let sort = std::mem::replace(&mut self.sort, SortInSteps::new(n));
+                        self.links = sort.finish().0;
+                        self.step += 1;
+                    }
+                    work
+                }
+                3 => {
+                    self.links.dedup();
+                    self.degree = vec![0u32; n];
+                    for &(a, b) in &self.links {
+                        self.degree[a as usize] += 1;
+                        self.degree[b as usize] += 1;
+                    }
+                    self.strength.reserve_exact(self.links.len());
+                    self.bias.reserve_exact(self.links.len());
+                    self.step += 1;
+                    2 * self.links.len()
+                }
+                4 => {
+                    let to = self.links.len().min(self.next.saturating_add(budget));
+                    for &(a, b) in &self.links[self.next..to] {
+                        let (da, db) = (
+                            f64::from(self.degree[a as usize]),
+                            f64::from(self.degree[b as usize]),
+                        );
+                        self.strength.push(1.0 / da.min(db));
+                        self.bias.push(da / (da + db));
+                    }
+                    let work = to - self.next;
+                    self.next = to;
+                    if to == self.links.len() {
+                        self.step += 1;
+                        self.next = 0;
+                        self.degree = Vec::new();
+                    }
+                    work
+                }
+                5 if self.adjacency => {
+                    self.adj_start = vec![0usize; n + 1];
+                    for &(a, b) in &self.links {
+                        self.adj_start[a as usize + 1] += 1;
+                        self.adj_start[b as usize + 1] += 1;
+                    }
+                    for i in 0..n {
+                        self.adj_start[i + 1] += self.adj_start[i];
+                    }
+                    self.fill = self.adj_start.clone();
+                    self.adj = vec![0u32; self.adj_start[n]];
+                    self.step += 1;
+                    self.links.len()
+                }
+                6 => {
+                    let to = self.links.len().min(self.next.saturating_add(budget));
+                    for &(a, b) in &self.links[self.next..to] {
+                        self.adj[self.fill[a as usize]] = b;
+                        self.fill[a as usize] += 1;
+                        self.adj[self.fill[b as usize]] = a;
+                        self.fill[b as usize] += 1;
+                    }
+                    let work = to - self.next;
+                    self.next = to;
+                    if to == self.links.len() {
+                        self.step += 1;
+                        self.fill = Vec::new();
+                    }
+                    work
+                }
+                _ => return true,
+            };
+            budget = budget.saturating_sub(work);
+        }
+        self.done()
+    }
 }
 
 impl Layout {
@@ -243,11 +400,22 @@ impl Layout {
     /// and state; departed ones are remembered; new ones are placed next to
     /// their neighbours and set moving (the simulation is reheated).
     pub fn sync(&mut self, graph: &MapGraph) {
+        let mut links = LinkBuild::for_layout(graph, self);
+        while !links.step(graph, usize::MAX) {}
+        self.sync_with(graph, links);
+    }
+
+    /// [`Layout::sync`] with the graph's links built beforehand, in steps
+    /// ([`LinkBuild`]): the part of a sync that grows with the edges, so
+    /// that a UI can spread it over frames. The layout may tick meanwhile;
+    /// the nodes are carried over here.
+    pub fn sync_with(&mut self, graph: &MapGraph, mut links: LinkBuild) {
+        while !links.step(graph, usize::MAX) {}
         let n = graph.nodes.len();
         // Fast path for the common case of a recomputed map with the same
         // nodes: only the links may have changed (and they move nothing).
-        if n == self.keys.len() && graph.nodes.iter().zip(&self.keys).all(|(g, k)| g.key == *k) {
-            self.build_links(graph);
+        if self.has_nodes_of(graph) {
+            self.take_links(links);
             return;
         }
         let old_index = std::mem::take(&mut self.index);
@@ -304,8 +472,16 @@ impl Layout {
                 self.remembered.insert(key.clone(), (oxs[j], oys[j]));
             }
         }
-        self.build_links(graph);
-        let new = fresh - self.place_new(&mut placed, old_keys.len());
+        if !placed.iter().all(|p| *p) && !links.adjacency {
+            links.adjacency = true;
+            while !links.step(graph, usize::MAX) {}
+        }
+        let adjacency = (
+            std::mem::take(&mut links.adj_start),
+            std::mem::take(&mut links.adj),
+        );
+        self.take_links(links);
+        let new = fresh - self.place_new(&mut placed, old_keys.len(), &adjacency.0, &adjacency.1);
         self.mobile_count = self.mobile.iter().filter(|m| **m).count();
         if new > 0 {
             let target = if new == n {
@@ -317,29 +493,17 @@ impl Layout {
         }
     }
 
-    fn build_links(&mut self, graph: &MapGraph) {
-        let n = graph.nodes.len();
-        self.links.clear();
-        for e in &graph.edges {
-            if e.source < n && e.target < n && e.source != e.target {
-                let (a, b) = (e.source.min(e.target) as u32, e.source.max(e.target) as u32);
-                self.links.push((a, b));
-            }
-        }
-        sort_links(&mut self.links, n);
-        self.links.dedup();
-        let mut degree = vec![0u32; n];
-        for &(a, b) in &self.links {
-            degree[a as usize] += 1;
-            degree[b as usize] += 1;
-        }
-        self.link_strength.clear();
-        self.link_bias.clear();
-        for &(a, b) in &self.links {
-            let (da, db) = (f64::from(degree[a as usize]), f64::from(degree[b as usize]));
-            self.link_strength.push(1.0 / da.min(db));
-            self.link_bias.push(da / (da + db));
-        }
+    /// Whether the layout's nodes are `graph`'s, in its order (a sync
+    /// then only changes the links).
+    pub fn has_nodes_of(&self, graph: &MapGraph) -> bool {
+        graph.nodes.len() == self.keys.len()
+            && graph.nodes.iter().zip(&self.keys).all(|(g, k)| g.key == *k)
+    }
+
+    fn take_links(&mut self, links: LinkBuild) {
+        self.links = links.links;
+        self.link_strength = links.strength;
+        self.link_bias = links.bias;
     }
 
     /// Places unplaced nodes: remembered position, else next to placed
@@ -347,28 +511,17 @@ impl Layout {
     /// outer spiral.
     /// Returns how many came back from remembered positions (those stay
     /// frozen).
-    fn place_new(&mut self, placed: &mut [bool], previous_count: usize) -> usize {
+    fn place_new(
+        &mut self,
+        placed: &mut [bool],
+        previous_count: usize,
+        start: &[usize],
+        adj: &[u32],
+    ) -> usize {
         let n = placed.len();
         let mut restored = 0;
         if placed.iter().all(|p| *p) {
             return restored;
-        }
-        // Adjacency (CSR).
-        let mut start = vec![0usize; n + 1];
-        for &(a, b) in &self.links {
-            start[a as usize + 1] += 1;
-            start[b as usize + 1] += 1;
-        }
-        for i in 0..n {
-            start[i + 1] += start[i];
-        }
-        let mut fill = start.clone();
-        let mut adj = vec![0u32; start[n]];
-        for &(a, b) in &self.links {
-            adj[fill[a as usize]] = b;
-            fill[a as usize] += 1;
-            adj[fill[b as usize]] = a;
-            fill[b as usize] += 1;
         }
         let mut ns_sum = vec![(0.0f64, 0.0f64, 0usize); self.ns_count];
         let mut queue: VecDeque<usize> = VecDeque::new();
@@ -837,22 +990,90 @@ mod tests {
     use crate::graph::{MapEdge, MapNode};
 
     #[test]
-    fn links_sort_as_a_comparison_sort_would() {
+    fn links_built_in_steps_of_any_size_are_the_sorted_distinct_pairs() {
         let mut z = 0x9e37_79b9_7f4a_7c15u64;
-        for (len, n) in [(0usize, 1u32), (1, 1), (100, 5), (5000, 700)] {
-            let mut links: Vec<(u32, u32)> = (0..len)
-                .map(|_| {
-                    z ^= z << 13;
-                    z ^= z >> 7;
-                    z ^= z << 17;
-                    ((z % u64::from(n)) as u32, ((z >> 32) % u64::from(n)) as u32)
-                })
+        for (len, n) in [(0usize, 1usize), (1, 1), (100, 5), (5000, 700)] {
+            let graph = MapGraph {
+                nodes: (0..n)
+                    .map(|i| {
+                        MapNode::new(
+                            format!("n{i}"),
+                            String::new(),
+                            crate::grouping::NodeKind::Pod,
+                        )
+                    })
+                    .collect(),
+                edges: (0..len)
+                    .map(|_| {
+                        z ^= z << 13;
+                        z ^= z >> 7;
+                        z ^= z << 17;
+                        // Some endpoints out of range: no link.
+                        let (s, t) = (z % (n as u64 + 1), (z >> 32) % (n as u64 + 1));
+                        MapEdge::new(String::new(), s as usize, t as usize)
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+            let mut want: Vec<(u32, u32)> = graph
+                .edges
+                .iter()
+                .filter(|e| e.source < n && e.target < n && e.source != e.target)
+                .map(|e| (e.source.min(e.target) as u32, e.source.max(e.target) as u32))
                 .collect();
-            let mut want = links.clone();
             want.sort_unstable();
-            sort_links(&mut links, n as usize);
-            assert_eq!(links, want);
+            want.dedup();
+            let mut degree = vec![0.0f64; n];
+            for &(a, b) in &want {
+                degree[a as usize] += 1.0;
+                degree[b as usize] += 1.0;
+            }
+            for piece in [1, 7, 1000, usize::MAX] {
+                let mut built = LinkBuild::new(&graph);
+                let mut calls = 1;
+                while !built.step(&graph, piece) {
+                    calls += 1;
+                }
+                assert_eq!(built.links, want, "pieces of {piece}");
+                for (l, &(a, b)) in want.iter().enumerate() {
+                    let (da, db) = (degree[a as usize], degree[b as usize]);
+                    assert_eq!(built.strength[l], 1.0 / da.min(db));
+                    assert_eq!(built.bias[l], da / (da + db));
+                }
+                if piece == 1 {
+                    assert!(calls > len, "one edge per call at most");
+                }
+                // A finished build stays finished.
+                assert!(built.step(&graph, 1));
+            }
         }
+    }
+
+    #[test]
+    fn a_sync_with_links_built_in_steps_places_nodes_as_a_sync_does() {
+        let (small, big) = (chain(20), chain(60));
+        for adjacency_asked in [true, false] {
+            let mut at_once = Layout::new(3);
+            at_once.sync(&small);
+            at_once.step(5);
+            let mut stepped = at_once.clone();
+            at_once.sync(&big);
+            let mut links = if adjacency_asked {
+                LinkBuild::for_layout(&big, &stepped)
+            } else {
+                // Built without the neighbours: the sync builds them.
+                LinkBuild::new(&big)
+            };
+            assert_eq!(links.adjacency, adjacency_asked);
+            while !links.step(&big, 3) {}
+            stepped.sync_with(&big, links);
+            assert_eq!(at_once.positions_for(&big), stepped.positions_for(&big));
+            assert_eq!(at_once.links, stepped.links);
+        }
+        // Same nodes: no neighbours needed.
+        let mut l = Layout::new(3);
+        l.sync(&big);
+        assert!(!LinkBuild::for_layout(&big, &l).adjacency);
     }
 
     fn chain(n: usize) -> MapGraph {

@@ -71,7 +71,7 @@ pub use l4_state::{
 };
 pub use l7_map::{aggregate_l7, aggregate_l7_blocks, L7Aggregation, StoredBlock, FILTER_BLOCK};
 pub use latency_sketch::Percentiles;
-pub use layout::{Layout, LayoutConfig, Pin, PIN_CAP, REMEMBERED_CAP};
+pub use layout::{Layout, LayoutConfig, LinkBuild, Pin, PIN_CAP, REMEMBERED_CAP};
 pub use legend::{Legend, LegendFilter, LegendItem, Toggle, LEGEND_TOGGLE_CAP};
 pub use settings::{Metric, ViewSettings, DEFAULT_WINDOW_US};
 pub use store::{L7Store, StoreStats, DEFAULT_IDENTITY_CAP, DEFAULT_STORE_CAP, NODE_NAME_CAP};

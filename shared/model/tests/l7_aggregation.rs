@@ -579,7 +579,7 @@ proptest! {
         let (mut calls, mut finishing) = (0, 0);
         let stepped = loop {
             calls += 1;
-            prop_assert!(calls <= 2 * entries.len() + 2, "no progress");
+            prop_assert!(calls <= 20 + 14 * entries.len(), "no progress");
             let before = run.entries_read();
             if let Some(g) = run.advance(&store, &keep, step) {
                 break g;
@@ -590,7 +590,10 @@ proptest! {
             prop_assert!(read <= step as u64, "read {}", read);
             if read == 0 {
                 finishing += 1;
-                prop_assert!(finishing <= store.len() + 1, "no progress building edges");
+                // Then it sorts (each latency and edge is counted and
+                // placed in each of five passes, at least one item a
+                // call), makes the nodes, and builds edges.
+                prop_assert!(finishing <= 16 + 12 * store.len(), "no progress building the map");
             }
         };
         prop_assert_eq!(&stepped, &whole);
@@ -656,4 +659,60 @@ fn stepped_aggregation_restarts_when_the_store_changes() {
     assert_eq!(run.restarts(), 1);
     assert_eq!(g.matched, 300);
     assert_eq!(g, aggregate_l7_blocks(&store, &every, &s, NOW));
+}
+
+/// With tens of thousands of edges, the end of a computation (latencies
+/// grouped, nodes, the edges' order, the edges) is spread over calls too:
+/// with a small budget no call does more than one of its sorts, and the map
+/// is the one computed at once.
+#[test]
+fn a_large_maps_finish_is_spread_over_calls() {
+    let ids: Vec<_> = (0..250u32)
+        .map(|i| pod("ns", &format!("p{i}"), "n", "w", (i % 250) as u8))
+        .collect();
+    let es = (0..40_000u64)
+        .map(|i| {
+            let (s, d) = ((i % 250) as u32, ((i / 250) % 250) as u32);
+            entry(
+                i,
+                NOW - S,
+                Protocol::HTTP,
+                s,
+                d,
+                10,
+                20,
+                100 + i as i64,
+                false,
+            )
+        })
+        .collect();
+    let mut store = L7Store::new(100_000);
+    store.ingest(batch("n", 1, ids, es));
+    let s = ViewSettings::default();
+    let every = |b: &StoredBlock| u64::MAX >> (64 - b.len());
+    let whole = aggregate_l7_blocks(&store, &every, &s, NOW);
+    assert_eq!(whole.edges.len(), 250 * 160);
+    let mut run = L7Aggregation::new(&store, &s, NOW);
+    let (mut reading, mut finishing) = (0, 0);
+    let stepped = loop {
+        let before = run.entries_read();
+        if let Some(g) = run.advance(&store, &every, 4096) {
+            break g;
+        }
+        if run.entries_read() == before {
+            finishing += 1;
+        } else {
+            reading += 1;
+        }
+    };
+    assert_eq!(stepped, whole);
+    assert_eq!(reading, 40_000usize.div_ceil(4096));
+    // Six sorting steps of 40,000 items each cost more than a call's budget
+    // (40,000 / 4 entries' worth), so each takes a call (the first may
+    // share the last reading call, whose budget was not spent); then 512
+    // edges per call (8 entries' worth each).
+    assert!(
+        finishing >= 5 + 40_000 / 512,
+        "{finishing} calls after reading"
+    );
 }
