@@ -8,7 +8,9 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use wiremap_model::{human_bytes, L7Aggregation, Layout, MapGraph, MapNode, StoredBlock};
+use wiremap_model::{
+    human_bytes, L7Aggregation, Layout, LinkBuild, MapGraph, MapNode, StoredBlock,
+};
 
 use crate::camera::Camera;
 use crate::feed::Feed;
@@ -26,11 +28,30 @@ pub const SLICE_ENTRIES: usize = 4_096;
 /// this they are taken in at once (and the computation starts over).
 pub const HOLD_CAP_BYTES: usize = 32 << 20;
 
+/// Layout links ([`LinkBuild`]) a time slice builds between two looks at
+/// the clock (a few milliseconds of work).
+pub const SLICE_LINKS: usize = 32_768;
+/// Edges of a replaced map dropped per time slice (each edge owns a
+/// string: dropping 300,000 took about 20 ms at once).
+pub const SLICE_DROPS: usize = 32_768;
+
 /// An L7 map being computed in time slices, for this (data, view).
 #[derive(Debug)]
 struct MapJob {
-    run: L7Aggregation,
+    stage: Stage,
     key: ((u64, u64), ViewState),
+}
+
+/// Where a map computation stands.
+#[derive(Debug)]
+enum Stage {
+    /// Reading the entries and building the map.
+    Aggregate(Box<L7Aggregation>),
+    /// The map is computed; its links for the layout are being built.
+    Link(MapGraph, LinkBuild),
+    /// Both are ready to be shown (the layout's sync with its nodes, in a
+    /// slice of its own).
+    Ready(MapGraph, LinkBuild),
 }
 
 /// Where the relay connection stands.
@@ -202,6 +223,8 @@ pub struct Session {
     /// Compute maps in time slices ([`Session::work`]) instead of at once.
     sliced: bool,
     job: Option<MapJob>,
+    /// Replaced maps, dropped a piece per time slice.
+    retired: Vec<MapGraph>,
     /// Frames received during a sliced computation, taken in after it.
     held: VecDeque<Vec<u8>>,
     held_bytes: usize,
@@ -238,6 +261,7 @@ impl Session {
             entries_per_s: 0.0,
             sliced: false,
             job: None,
+            retired: Vec::new(),
             held: VecDeque::new(),
             held_bytes: 0,
         }
@@ -287,49 +311,94 @@ impl Session {
         })
     }
 
-    /// Advances a map computation in progress, a slice of
-    /// [`SLICE_ENTRIES`] entries at a time, until it is done or
-    /// `out_of_time` says to stop (asked after every slice; at least one
-    /// slice runs). True when a new map was installed (held frames are then
-    /// taken in).
+    /// Advances a map computation in progress, a slice at a time
+    /// ([`SLICE_ENTRIES`] entries, then the map's edges and its layout
+    /// links a piece at a time), until it is done or `out_of_time` says to
+    /// stop (asked after every slice; at least one slice runs). True when
+    /// a new map was installed (held frames are then taken in). A replaced
+    /// map is dropped a piece per call too.
     pub fn work(&mut self, wall_us: i64, out_of_time: &mut dyn FnMut() -> bool) -> bool {
+        self.drop_retired(SLICE_DROPS);
         let Some(mut job) = self.job.take() else {
             return false;
         };
         let errors = self.filter_eval_errors.clone();
-        let graph = loop {
-            let done = match &self.filter {
-                Some(f) => {
-                    // Blocks of 64 entries per call: the filter's first
-                    // tests run over the block without a branch each, and
-                    // an entry's peers are looked up only by a test that
-                    // reads them.
-                    let pred = |block: &StoredBlock| {
-                        let (pass, failed) = f.matches_block(block);
-                        errors.set(errors.get() + u64::from(failed.count_ones()));
-                        pass
+        loop {
+            let done = match &mut job.stage {
+                Stage::Aggregate(run) => {
+                    let graph = match &self.filter {
+                        Some(f) => {
+                            // Blocks of 64 entries per call: the filter's
+                            // first tests run over the block without a
+                            // branch each, and an entry's peers are looked
+                            // up only by a test that reads them.
+                            let pred = |block: &StoredBlock| {
+                                let (pass, failed) = f.matches_block(block);
+                                errors.set(errors.get() + u64::from(failed.count_ones()));
+                                pass
+                            };
+                            run.advance(&self.feed.l7, &pred, SLICE_ENTRIES)
+                        }
+                        None => run.advance(&self.feed.l7, &|_| u64::MAX, SLICE_ENTRIES),
                     };
-                    job.run.advance(&self.feed.l7, &pred, SLICE_ENTRIES)
+                    if let Some(graph) = graph {
+                        let links = LinkBuild::for_layout(&graph, &self.layout);
+                        job.stage = Stage::Link(graph, links);
+                    }
+                    false
                 }
-                None => job.run.advance(&self.feed.l7, &|_| u64::MAX, SLICE_ENTRIES),
+                Stage::Link(graph, links) => {
+                    if links.step(graph, SLICE_LINKS) {
+                        let (graph, links) = (std::mem::take(graph), std::mem::take(links));
+                        job.stage = Stage::Ready(graph, links);
+                    }
+                    false
+                }
+                Stage::Ready(..) => true,
             };
-            if let Some(g) = done {
-                break g;
+            if done {
+                break;
             }
             if out_of_time() {
                 self.job = Some(job);
                 return false;
             }
-        };
-        self.install(graph, job.key);
+        }
+        if let Stage::Ready(graph, links) = job.stage {
+            self.install_with(graph, links, job.key);
+        }
         self.take_in_held(wall_us);
         true
+    }
+
+    /// Drops up to `max_edges` edges of replaced maps.
+    fn drop_retired(&mut self, max_edges: usize) {
+        let mut left = max_edges;
+        while let Some(old) = self.retired.last_mut() {
+            let n = old.edges.len().min(left);
+            old.edges.truncate(old.edges.len() - n);
+            left -= n;
+            if !old.edges.is_empty() {
+                return;
+            }
+            self.retired.pop();
+            if left == 0 {
+                return;
+            }
+        }
     }
 
     /// Runs a map computation in progress to its end (`wall_us`: when, for
     /// the frames held back meanwhile).
     pub fn finish_work(&mut self, wall_us: i64) -> bool {
-        self.work(wall_us, &mut || false)
+        let installed = self.work(wall_us, &mut || false);
+        self.drop_retired(usize::MAX);
+        installed
+    }
+
+    /// Replaced maps still to be dropped by [`Session::work`].
+    pub fn retired_maps(&self) -> usize {
+        self.retired.len()
     }
 
     fn take_in_held(&mut self, wall_us: i64) {
@@ -340,8 +409,18 @@ impl Session {
     }
 
     fn install(&mut self, graph: MapGraph, key: ((u64, u64), ViewState)) {
-        self.graph = graph;
-        self.layout.sync(&self.graph);
+        let links = LinkBuild::for_layout(&graph, &self.layout);
+        self.install_with(graph, links, key);
+    }
+
+    /// Shows `graph`, whose layout links are (being) built in `links`; the
+    /// map it replaces is dropped now, or a piece per time slice.
+    fn install_with(&mut self, graph: MapGraph, links: LinkBuild, key: ((u64, u64), ViewState)) {
+        self.layout.sync_with(&graph, links);
+        let old = std::mem::replace(&mut self.graph, graph);
+        if self.sliced {
+            self.retired.push(old);
+        }
         self.computed_for = Some(key);
         self.computed += 1;
         self.dirty = true;
@@ -420,7 +499,11 @@ impl Session {
             MapType::L7 => {
                 let now = self.feed.clock.now(wall_us);
                 self.job = Some(MapJob {
-                    run: L7Aggregation::new(&self.feed.l7, &self.view.settings, now),
+                    stage: Stage::Aggregate(Box::new(L7Aggregation::new(
+                        &self.feed.l7,
+                        &self.view.settings,
+                        now,
+                    ))),
                     key: (rev, self.view.clone()),
                 });
                 if !self.sliced {

@@ -95,16 +95,31 @@ fn a_sliced_map_equals_the_map_computed_at_once() {
             assert!(slices < 1_000, "no progress");
         }
         assert!(!s.computing());
-        // A slice reads SLICE_ENTRIES entries, then builds edges (one
-        // counting as 8 entries) with what is left of its budget.
+        // A slice reads SLICE_ENTRIES entries; then the latencies are
+        // sorted (two counting sorts: each latency counted and placed
+        // twice, at a quarter of an entry's cost: as many slices as
+        // reading them, one more at most), the edges ordered (three sorts,
+        // within a slice here) and built (one counting as 8 entries); one
+        // more slice builds the layout's links (fewer than SLICE_LINKS
+        // here), and one shows the map (the layout's sync with its nodes).
         let reading = (BATCHES * PER_BATCH).div_ceil(SLICE_ENTRIES as u64);
+        let latencies = s.graph.edges.iter().filter(|e| e.latency.is_some());
+        let responses: u64 = latencies.map(|e| e.entries).sum();
+        let sorting = responses.div_ceil(SLICE_ENTRIES as u64) + 1;
         let building = (s.graph.edges.len() as u64).div_ceil(SLICE_ENTRIES as u64 / 8);
         assert!(
-            (reading..=reading + building).contains(&slices),
-            "{filter}: {slices} slices, {reading} to read, {building} to build"
+            (reading + 2..=reading + sorting + building + 3).contains(&slices),
+            "{filter}: {slices} slices, {reading} to read, {sorting} to sort, {building} to build"
         );
         assert_eq!(s.graph, at_once.graph, "{filter}");
         assert!(s.graph.matched > 0, "{filter}");
+        // The replaced map is dropped by the next slices, which leave the
+        // new one as it is.
+        assert_eq!(s.retired_maps(), 1);
+        while s.retired_maps() > 0 {
+            assert!(!s.work(WALL, &mut || true));
+        }
+        assert_eq!(s.graph, at_once.graph, "{filter}");
     }
 }
 
