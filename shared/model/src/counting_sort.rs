@@ -84,6 +84,66 @@ impl<T: Copy + Default> SortInSteps<T> {
     }
 }
 
+/// An edge of a map being built and what the map's order sorts it by:
+/// source node, target node, then `rank` (the protocol's place). Kept
+/// together: a pass reading its key through the edge's slot missed the
+/// cache at every edge.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ordered {
+    pub slot: u32,
+    pub source: u32,
+    pub target: u32,
+    pub rank: u32,
+}
+
+/// The map order of edges (by source, target, rank; each edge's triple is
+/// its own, or ties keep the given order), from three stable counting
+/// sorts, least significant first, each a piece at a time.
+#[derive(Debug, Default)]
+pub(crate) struct EdgeOrder {
+    items: Vec<Ordered>,
+    nodes: usize,
+    pass: u8,
+    sort: SortInSteps<Ordered>,
+}
+
+impl EdgeOrder {
+    /// `items` to be ordered, endpoints below `nodes`, ranks below `ranks`.
+    pub(crate) fn new(items: Vec<Ordered>, nodes: usize, ranks: usize) -> EdgeOrder {
+        EdgeOrder {
+            items,
+            nodes,
+            pass: 0,
+            sort: SortInSteps::new(ranks),
+        }
+    }
+
+    /// Sorts up to `max` more items' worth (each is handled twice per
+    /// pass). Returns the work done, and the slots in map order with the
+    /// step that finishes.
+    pub(crate) fn step(&mut self, max: usize) -> (usize, Option<Vec<u32>>) {
+        let pass = self.pass;
+        let key = |e: &Ordered| match pass {
+            0 => e.rank as usize,
+            1 => e.target as usize,
+            _ => e.source as usize,
+        };
+        let (work, done) = self.sort.step(&self.items, key, max);
+        if !done {
+            return (work, None);
+        }
+        let sort = std::mem::replace(&mut self.sort, SortInSteps::new(self.nodes));
+        self.items = sort.finish().0;
+        self.pass += 1;
+        if self.pass < 3 {
+            return (work, None);
+        }
+        let order = self.items.iter().map(|e| e.slot).collect();
+        self.items = Vec::new();
+        (work, Some(order))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +210,43 @@ mod tests {
                 }
                 assert_eq!(handled, 2 * len, "each item counted and placed once");
                 assert_eq!(sort.finish(), want, "{len} items, steps of {max}");
+            }
+        }
+    }
+
+    #[test]
+    fn edge_order_sorts_by_source_target_rank_keeping_ties_in_order() {
+        let mut z = 0x0f0f_1234_5678_9abcu64;
+        for (len, nodes, ranks) in [
+            (0usize, 1u32, 1u32),
+            (1, 1, 1),
+            (300, 7, 3),
+            (5000, 90, 300),
+        ] {
+            let items: Vec<Ordered> = (0..len as u32)
+                .map(|slot| {
+                    z ^= z << 13;
+                    z ^= z >> 7;
+                    z ^= z << 17;
+                    Ordered {
+                        slot,
+                        source: (z % u64::from(nodes)) as u32,
+                        target: ((z >> 20) % u64::from(nodes)) as u32,
+                        rank: ((z >> 40) % u64::from(ranks)) as u32,
+                    }
+                })
+                .collect();
+            let mut want = items.clone();
+            want.sort_by_key(|e| (e.source, e.target, e.rank, e.slot));
+            let want: Vec<u32> = want.iter().map(|e| e.slot).collect();
+            for max in [1, 50, usize::MAX] {
+                let mut order = EdgeOrder::new(items.clone(), nodes as usize, ranks as usize);
+                let got = loop {
+                    if let (_, Some(o)) = order.step(max) {
+                        break o;
+                    }
+                };
+                assert_eq!(got, want, "{len} items, steps of {max}");
             }
         }
     }

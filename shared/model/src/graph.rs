@@ -171,3 +171,43 @@ impl MapGraph {
             .ok()
     }
 }
+
+/// `source|target|protocol`, the key of an edge (its protocol's name, or
+/// its code if it has none; `-` for an edge without one), built without
+/// the formatting machinery: a map builds one per edge.
+pub(crate) fn edge_key(source: &str, target: &str, p: Option<Protocol>) -> String {
+    let code;
+    let proto = match p {
+        None => "-",
+        Some(p) if p.name() == "unknown" => {
+            code = p.0.to_string();
+            code.as_str()
+        }
+        Some(p) => p.name(),
+    };
+    let mut key = String::with_capacity(source.len() + target.len() + proto.len() + 2);
+    key.push_str(source);
+    key.push('|');
+    key.push_str(target);
+    key.push('|');
+    key.push_str(proto);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_keys_name_the_protocol_or_its_code() {
+        assert_eq!(
+            edge_key("pod:a/x", "svc:b/y", Some(Protocol::HTTP2)),
+            "pod:a/x|svc:b/y|HTTP/2"
+        );
+        assert_eq!(edge_key("a", "b", Some(Protocol::DNS)), "a|b|DNS");
+        assert_eq!(edge_key("a", "", Some(Protocol(200))), "a||200");
+        assert_eq!(edge_key("", "", Some(Protocol(0))), "||0");
+        assert_eq!(edge_key("a", "b", None), "a|b|-");
+        assert_eq!(edge_key("a", "b", Some(Protocol::TCP)), "a|b|TCP");
+    }
+}

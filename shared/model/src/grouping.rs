@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use wiremap_wire::{Identity, IdentityKind};
 
+use crate::graph::MapNode;
+
 /// What one map node stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Grouping {
@@ -78,6 +80,9 @@ pub(crate) struct GroupInfo {
     /// Cluster node shared by all its identities, else empty.
     pub(crate) node: String,
 }
+
+/// [`GroupTable::nodes`]' node index of a group without a node.
+pub(crate) const NO_NODE: u32 = u32::MAX;
 
 /// Groups for a table of identities: `of_identity[i]` is identity i's group.
 #[derive(Debug, Clone, Default)]
@@ -153,6 +158,30 @@ pub(crate) fn group_of(id: &Identity, grouping: Grouping, collapse_external: boo
 
 impl GroupTable {
     /// Groups every identity of `ids`.
+    /// The map's nodes, one per group marked `visible` (by group index),
+    /// sorted by key, and each group's node index ([`NO_NODE`] if none).
+    pub(crate) fn nodes(&self, visible: &[bool]) -> (Vec<MapNode>, Vec<u32>) {
+        let mut shown: Vec<u32> = (0..self.groups.len() as u32)
+            .filter(|g| visible[*g as usize])
+            .collect();
+        shown.sort_by(|a, b| {
+            self.groups[*a as usize]
+                .key
+                .cmp(&self.groups[*b as usize].key)
+        });
+        let mut node_of_group = vec![NO_NODE; self.groups.len()];
+        let mut nodes: Vec<MapNode> = Vec::with_capacity(shown.len());
+        for (i, g) in shown.iter().enumerate() {
+            let info = &self.groups[*g as usize];
+            let mut n = MapNode::new(info.key.clone(), info.label.clone(), info.kind);
+            n.namespace = info.namespace.clone();
+            n.node_name = info.node.clone();
+            nodes.push(n);
+            node_of_group[*g as usize] = i as u32;
+        }
+        (nodes, node_of_group)
+    }
+
     pub(crate) fn build(ids: &[Identity], grouping: Grouping, collapse_external: bool) -> Self {
         let mut table = GroupTable::default();
         let mut index: HashMap<String, u32> = HashMap::new();

@@ -8,10 +8,11 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use wiremap_wire::{Identity, L4Snapshot, Protocol};
 
+use crate::counting_sort::{EdgeOrder, Ordered};
 use crate::error::ModelError;
 use crate::fx_hash::{FxHashMap, FxHashSet};
-use crate::graph::{HiddenStats, MapEdge, MapGraph, MapNode};
-use crate::grouping::GroupTable;
+use crate::graph::{edge_key, HiddenStats, MapEdge, MapGraph, MapNode};
+use crate::grouping::{GroupTable, NO_NODE};
 use crate::identity_table::IdentityTable;
 use crate::legend::Legend;
 use crate::settings::{Metric, ViewSettings};
@@ -58,14 +59,56 @@ impl Counts {
     }
 }
 
+/// Counters by key, in the order their keys first came (a map computation
+/// reads them in steps by position).
+#[derive(Debug, Clone, Default)]
+struct Counters {
+    rows: Vec<(Key, Counts)>,
+    index: FxHashMap<Key, u32>,
+}
+
+impl Counters {
+    /// Adds `c` to `key`'s counts; false (nothing added) when `key` is new
+    /// and `cap` keys are kept.
+    fn add(&mut self, key: Key, c: &Counts, cap: usize) -> bool {
+        if let Some(&i) = self.index.get(&key) {
+            self.rows[i as usize].1.add(c);
+            return true;
+        }
+        if self.rows.len() >= cap {
+            return false;
+        }
+        self.index.insert(key, self.rows.len() as u32);
+        self.rows.push((key, *c));
+        true
+    }
+
+    fn get(&self, key: &Key) -> Option<&Counts> {
+        self.index.get(key).map(|&i| &self.rows[i as usize].1)
+    }
+
+    /// The same counters with identities renumbered by `remap` (one to
+    /// one on the identities they use: rows keep their places).
+    fn remap(&mut self, remap: &[u32]) {
+        for (k, _) in &mut self.rows {
+            *k = (remap[k.0 as usize], remap[k.1 as usize], k.2, k.3);
+        }
+        self.index = (0u32..)
+            .zip(&self.rows)
+            .map(|(i, (k, _))| (*k, i))
+            .collect();
+    }
+}
+
 #[derive(Debug, Clone)]
 struct ProbeState {
     epoch: u64,
     seq: u64,
     taken_at_us: i64,
-    counters: FxHashMap<Key, Counts>,
-    /// The previous snapshot of the same epoch: (taken at, counters).
-    prev: Option<(i64, FxHashMap<Key, Counts>)>,
+    counters: Counters,
+    /// Since the previous snapshot of the same epoch: its length in
+    /// seconds and each counter's increase (aligned with `counters.rows`).
+    rate: Option<(f64, Vec<Counts>)>,
 }
 
 /// Counters of what the L4 state did.
@@ -90,8 +133,11 @@ pub struct L4Stats {
 pub struct L4State {
     identities: IdentityTable,
     probes: BTreeMap<String, ProbeState>,
-    retired: FxHashMap<Key, Counts>,
+    retired: Counters,
     stats: L4Stats,
+    /// Changes with every change of the counters (a map computation in
+    /// progress then starts over).
+    revision: u64,
 }
 
 impl Default for L4State {
@@ -109,8 +155,9 @@ impl L4State {
         L4State {
             identities: IdentityTable::new(identity_cap),
             probes: BTreeMap::new(),
-            retired: FxHashMap::default(),
+            retired: Counters::default(),
             stats: L4Stats::default(),
+            revision: 0,
         }
     }
 
@@ -125,7 +172,8 @@ impl L4State {
 
     /// Applies one probe snapshot. A snapshot of a newer epoch retires the
     /// probe's previous counters into the totals; one older than (or equal
-    /// to) the latest applied is refused.
+    /// to) the latest applied is refused. Rates are the increase since
+    /// the probe's previous snapshot of the same epoch.
     pub fn ingest(&mut self, snap: L4Snapshot) -> Result<(), ModelError> {
         if let Some(p) = self.probes.get(&snap.node) {
             if snap.epoch < p.epoch || (snap.epoch == p.epoch && snap.seq <= p.seq) {
@@ -143,6 +191,7 @@ impl L4State {
             return Err(ModelError::TooManyProbes { cap: L4_PROBE_CAP });
         }
         self.stats.snapshots += 1;
+        self.revision += 1;
         if self.identities.should_compact(snap.identities.len() + 1) {
             self.compact_identities();
         }
@@ -151,22 +200,21 @@ impl L4State {
             .iter()
             .map(|id| self.identities.intern(id))
             .collect();
-        let mut counters: FxHashMap<Key, Counts> = FxHashMap::default();
+        let mut counters = Counters::default();
         for c in &snap.counters {
             let client = self.resolve(&remap, c.client);
             let server = self.resolve(&remap, c.server);
             let key = (client, server, c.server_port, c.ip_proto);
-            if counters.len() >= L4_COUNTER_CAP && !counters.contains_key(&key) {
-                self.stats.counters_dropped += 1;
-                continue;
-            }
-            counters.entry(key).or_default().add(&Counts {
+            let counts = Counts {
                 to_server: c.bytes_to_server,
                 to_client: c.bytes_to_client,
                 pkts_to_server: c.packets_to_server,
                 pkts_to_client: c.packets_to_client,
                 flows: c.flows,
-            });
+            };
+            if !counters.add(key, &counts, L4_COUNTER_CAP) {
+                self.stats.counters_dropped += 1;
+            }
         }
         self.stats.identity_overflow = self.identities.overflowed;
         let mut new = ProbeState {
@@ -174,11 +222,21 @@ impl L4State {
             seq: snap.seq,
             taken_at_us: snap.taken_at_us,
             counters,
-            prev: None,
+            rate: None,
         };
         match self.probes.remove(&snap.node) {
             Some(old) if old.epoch == new.epoch => {
-                new.prev = Some((old.taken_at_us, old.counters));
+                let secs = (i128::from(new.taken_at_us) - i128::from(old.taken_at_us)) as f64 / 1e6;
+                if secs > 0.0 {
+                    let zero = Counts::default();
+                    let increase = new
+                        .counters
+                        .rows
+                        .iter()
+                        .map(|(k, c)| c.since(old.counters.get(k).unwrap_or(&zero)))
+                        .collect();
+                    new.rate = Some((secs, increase));
+                }
             }
             Some(old) => {
                 self.stats.restarts += 1;
@@ -194,17 +252,16 @@ impl L4State {
     /// the cumulative totals.
     pub fn remove_probe(&mut self, node: &str) {
         if let Some(old) = self.probes.remove(node) {
+            self.revision += 1;
             self.retire(old.counters);
         }
     }
 
-    fn retire(&mut self, counters: FxHashMap<Key, Counts>) {
-        for (k, c) in counters {
-            if self.retired.len() >= L4_RETIRED_CAP && !self.retired.contains_key(&k) {
+    fn retire(&mut self, counters: Counters) {
+        for (k, c) in &counters.rows {
+            if !self.retired.add(*k, c, L4_RETIRED_CAP) {
                 self.stats.counters_dropped += 1;
-                continue;
             }
-            self.retired.entry(k).or_default().add(&c);
         }
     }
 
@@ -222,148 +279,250 @@ impl L4State {
 
     fn compact_identities(&mut self) {
         let mut live = vec![false; self.identities.len()];
-        let mut mark = |k: &Key| {
-            live[k.0 as usize] = true;
-            live[k.1 as usize] = true;
-        };
-        for p in self.probes.values() {
-            p.counters.keys().for_each(&mut mark);
-            if let Some((_, prev)) = &p.prev {
-                prev.keys().for_each(&mut mark);
+        let counters = self
+            .probes
+            .values()
+            .map(|p| &p.counters)
+            .chain([&self.retired]);
+        for c in counters {
+            for (k, _) in &c.rows {
+                live[k.0 as usize] = true;
+                live[k.1 as usize] = true;
             }
         }
-        self.retired.keys().for_each(&mut mark);
         let remap = self.identities.compact(&live);
-        let re = |m: FxHashMap<Key, Counts>| -> FxHashMap<Key, Counts> {
-            m.into_iter()
-                .map(|(k, c)| ((remap[k.0 as usize], remap[k.1 as usize], k.2, k.3), c))
-                .collect()
-        };
         for p in self.probes.values_mut() {
-            p.counters = re(std::mem::take(&mut p.counters));
-            if let Some((t, prev)) = p.prev.take() {
-                p.prev = Some((t, re(prev)));
-            }
+            p.counters.remap(&remap);
         }
-        self.retired = re(std::mem::take(&mut self.retired));
+        self.retired.remap(&remap);
     }
 
     /// The L4 map: cumulative totals (all epochs) and rates (latest
     /// snapshot interval per probe) per (client group, server group,
     /// transport) edge. Edges carry [`Protocol::TCP`] or [`Protocol::UDP`]
     /// (None for other IP protocols); the legend lists the transports
-    /// present and hides them like L7 protocols.
+    /// present and hides them like L7 protocols. [`L4Aggregation`]
+    /// computes the same map in steps.
     pub fn graph(&self, settings: &ViewSettings) -> MapGraph {
-        let ids = self.identities.items();
-        let groups = GroupTable::build(ids, settings.grouping, settings.collapse_external);
-        let hidden_id = settings.hidden.hidden_identities(ids);
-
-        #[derive(Default)]
-        struct Acc {
-            total: Counts,
-            rate: [f64; 4], // bytes to server, to client, packets to server, to client /s
-            first: Option<i64>,
-            last: Option<i64>,
-        }
-        let mut accs: BTreeMap<(u32, u32, u8), Acc> = BTreeMap::new();
-        let mut seen_id = vec![false; ids.len()];
-        let mut hidden = HiddenStats::default();
-        let mut hidden_keys: FxHashSet<(u32, u32, u8)> = FxHashSet::default();
-        let mut transports: BTreeSet<Protocol> = BTreeSet::new();
-        let mut considered = 0u64;
-
-        let mut add = |key: &Key, c: &Counts, rate: Option<(Counts, f64)>, at: Option<i64>| {
-            considered += 1;
-            let (ci, si) = (key.0 as usize, key.1 as usize);
-            seen_id[ci] = true;
-            seen_id[si] = true;
-            let gk = (groups.of_identity[ci], groups.of_identity[si], key.3);
-            let transport = transport_of(key.3);
-            if let Some(t) = transport {
-                transports.insert(t);
-            }
-            if hidden_id[ci]
-                || hidden_id[si]
-                || transport.is_some_and(|t| settings.hidden.protocols.is_hidden(&t))
-            {
-                hidden.entries += 1;
-                hidden.bytes = hidden
-                    .bytes
-                    .saturating_add(settings.counted_bytes(c.to_server, c.to_client));
-                hidden_keys.insert(gk);
-                return;
-            }
-            let a = accs.entry(gk).or_default();
-            a.total.add(c);
-            if let Some((d, secs)) = rate {
-                a.rate[0] += d.to_server as f64 / secs;
-                a.rate[1] += d.to_client as f64 / secs;
-                a.rate[2] += d.pkts_to_server as f64 / secs;
-                a.rate[3] += d.pkts_to_client as f64 / secs;
-            }
-            if let Some(t) = at {
-                a.first = Some(a.first.map_or(t, |f| f.min(t)));
-                a.last = Some(a.last.map_or(t, |l| l.max(t)));
-            }
-        };
-
-        for p in self.probes.values() {
-            let interval = p.prev.as_ref().and_then(|(t, prev)| {
-                let secs = (i128::from(p.taken_at_us) - i128::from(*t)) as f64 / 1e6;
-                (secs > 0.0).then_some((secs, prev))
-            });
-            for (k, c) in &p.counters {
-                let rate = interval
-                    .map(|(secs, prev)| (c.since(prev.get(k).unwrap_or(&Counts::default())), secs));
-                add(k, c, rate, Some(p.taken_at_us));
+        let mut run = L4Aggregation::new(self, settings);
+        loop {
+            if let Some(g) = run.advance(self, usize::MAX) {
+                return g;
             }
         }
-        for (k, c) in &self.retired {
-            add(k, c, None, None);
-        }
+    }
+}
 
-        let mut visible: Vec<u32> = accs.keys().flat_map(|k| [k.0, k.1]).collect();
-        visible.sort_unstable();
-        visible.dedup();
-        visible.sort_by(|a, b| {
-            groups.groups[*a as usize]
-                .key
-                .cmp(&groups.groups[*b as usize].key)
-        });
-        let mut node_of: FxHashMap<u32, usize> = FxHashMap::default();
-        let mut nodes: Vec<MapNode> = Vec::with_capacity(visible.len());
-        for (i, g) in visible.iter().enumerate() {
-            let info = &groups.groups[*g as usize];
-            let mut n = MapNode::new(info.key.clone(), info.label.clone(), info.kind);
-            n.namespace = info.namespace.clone();
-            n.node_name = info.node.clone();
-            nodes.push(n);
-            node_of.insert(*g, i);
-        }
+/// The sums of one L4 edge.
+#[derive(Debug, Default)]
+struct Acc {
+    total: Counts,
+    /// Bytes to server, to client, packets to server, to client, per second.
+    rate: [f64; 4],
+    first: Option<i64>,
+    last: Option<i64>,
+}
 
-        let mut edges = Vec::with_capacity(accs.len());
-        for ((cg, sg, ip_proto), a) in &accs {
-            let protocol = transport_of(*ip_proto);
-            let (s, t) = (node_of[cg], node_of[sg]);
-            let req = if settings.include_request {
-                a.total.to_server
-            } else {
-                0
+/// (client group, server group, IP protocol).
+type GroupKey = (u32, u32, u8);
+
+/// The L4 map computed in steps ([`L4Aggregation::advance`]), so that a UI
+/// can spread it over frames: [`L4State::graph`]'s map. If the state
+/// changes meanwhile, the next call starts over.
+#[derive(Debug)]
+pub struct L4Aggregation {
+    settings: ViewSettings,
+    revision: u64,
+    groups: GroupTable,
+    hidden_id: Vec<bool>,
+    /// Next counter to read: probe (in name order; then the retired
+    /// counters), row.
+    probe: usize,
+    row: usize,
+    index: FxHashMap<GroupKey, u32>,
+    keys: Vec<GroupKey>,
+    accs: Vec<Acc>,
+    seen_id: Vec<bool>,
+    transports: BTreeSet<Protocol>,
+    hidden: HiddenStats,
+    hidden_keys: FxHashSet<GroupKey>,
+    considered: u64,
+    phase: Phase,
+    out: L4Built,
+}
+
+/// Where an [`L4Aggregation`] stands.
+#[derive(Debug)]
+enum Phase {
+    Reading,
+    Nodes,
+    Order(EdgeOrder),
+    Edges,
+    /// The map was returned: the next call starts over.
+    Spent,
+}
+
+/// Ranks of the edges' order after the endpoints: transport (none, then
+/// by protocol code), then IP protocol.
+const RANKS: usize = 257 << 8;
+
+/// The map's nodes and the edges built so far, in map order.
+#[derive(Debug, Default)]
+struct L4Built {
+    node_of_group: Vec<u32>,
+    nodes: Vec<MapNode>,
+    order: Vec<u32>,
+    edges: Vec<MapEdge>,
+}
+
+/// Budget units (counters read) one edge of the map costs to build.
+const EDGE_COST: usize = 8;
+/// Items of a counting sort's pass that cost one budget unit.
+const SORT_COST: usize = 4;
+
+impl L4Aggregation {
+    /// A computation of `state`'s map with `settings`.
+    pub fn new(state: &L4State, settings: &ViewSettings) -> L4Aggregation {
+        let ids = state.identities.items();
+        L4Aggregation {
+            settings: settings.clone(),
+            revision: state.revision,
+            groups: GroupTable::build(ids, settings.grouping, settings.collapse_external),
+            hidden_id: settings.hidden.hidden_identities(ids),
+            probe: 0,
+            row: 0,
+            index: FxHashMap::default(),
+            keys: Vec::new(),
+            accs: Vec::new(),
+            seen_id: vec![false; ids.len()],
+            transports: BTreeSet::new(),
+            hidden: HiddenStats::default(),
+            hidden_keys: FxHashSet::default(),
+            considered: 0,
+            phase: Phase::Reading,
+            out: L4Built::default(),
+        }
+    }
+
+    /// Reads up to `max_counters` more counters (an edge of the map, or a
+    /// few items of its sorts, count as one), then builds the map's
+    /// nodes, order and edges in steps; every call makes progress, and the
+    /// one that builds the last edge returns the map. Calling it again
+    /// after that starts over.
+    pub fn advance(&mut self, state: &L4State, max_counters: usize) -> Option<MapGraph> {
+        if state.revision != self.revision || matches!(self.phase, Phase::Spent) {
+            *self = L4Aggregation::new(state, &self.settings);
+        }
+        let mut budget = max_counters.max(1);
+        // The counters: each probe's (in name order), then the retired.
+        while budget > 0 && matches!(self.phase, Phase::Reading) {
+            let (rows, rate, at) = match state.probes.values().nth(self.probe) {
+                Some(p) => (&p.counters.rows, p.rate.as_ref(), Some(p.taken_at_us)),
+                None => (&state.retired.rows, None, None),
             };
-            let resp = if settings.include_response {
-                a.total.to_client
+            let to = rows.len().min(self.row.saturating_add(budget));
+            for (i, (k, c)) in rows.iter().enumerate().take(to).skip(self.row) {
+                let rate = rate.map(|(secs, increase)| (&increase[i], *secs));
+                self.add(k, c, rate, at);
+            }
+            budget -= to - self.row;
+            self.row = to;
+            if to == rows.len() {
+                self.row = 0;
+                self.probe += 1;
+                if self.probe > state.probes.len() {
+                    self.phase = Phase::Nodes;
+                }
+            }
+        }
+        while budget > 0 {
+            match &mut self.phase {
+                Phase::Reading | Phase::Spent => return None,
+                Phase::Nodes => {
+                    // The longest piece (thousands of nodes' strings):
+                    // it starts a call of its own.
+                    if budget < max_counters.max(1) {
+                        return None;
+                    }
+                    let (items, nodes) = self.nodes();
+                    budget = budget.saturating_sub(2 * self.keys.len() / SORT_COST);
+                    self.phase = Phase::Order(EdgeOrder::new(items, nodes, RANKS));
+                }
+                Phase::Order(order) => {
+                    let (work, done) = order.step(budget.saturating_mul(SORT_COST));
+                    budget = budget.saturating_sub(work.div_ceil(SORT_COST));
+                    if let Some(order) = done {
+                        self.out.order = order;
+                        self.phase = Phase::Edges;
+                    }
+                }
+                Phase::Edges => {
+                    if !self.build_edges(budget / EDGE_COST) {
+                        return None;
+                    }
+                    self.phase = Phase::Spent;
+                    return Some(self.finish(state));
+                }
+            }
+        }
+        None
+    }
+
+    /// The map's nodes (endpoints of visible edges, sorted by key), and
+    /// the edges to be put in map order: by source node, target node,
+    /// transport (none first), IP protocol. Returns those and the number
+    /// of nodes.
+    fn nodes(&mut self) -> (Vec<Ordered>, usize) {
+        let mut visible = vec![false; self.groups.groups.len()];
+        for k in &self.keys {
+            visible[k.0 as usize] = true;
+            visible[k.1 as usize] = true;
+        }
+        let (nodes, node_of_group) = self.groups.nodes(&visible);
+        let items = (0u32..)
+            .zip(&self.keys)
+            .map(|(slot, k)| Ordered {
+                slot,
+                source: node_of_group[k.0 as usize],
+                target: node_of_group[k.1 as usize],
+                rank: transport_of(k.2).map_or(0, |p| 1 + u32::from(p.0)) << 8 | u32::from(k.2),
+            })
+            .collect();
+        let n = nodes.len();
+        self.out.nodes = nodes;
+        self.out.node_of_group = node_of_group;
+        self.out.edges = Vec::with_capacity(self.keys.len());
+        (items, n)
+    }
+
+    /// Builds up to `max` (at least one) more edges; true when all are.
+    fn build_edges(&mut self, max: usize) -> bool {
+        let settings = &self.settings;
+        let L4Built {
+            node_of_group,
+            nodes,
+            order,
+            edges,
+        } = &mut self.out;
+        let from = edges.len();
+        let to = order.len().min(from + max.max(1));
+        for &slot in &order[from..to] {
+            let (cg, sg, ip_proto) = self.keys[slot as usize];
+            let a = &self.accs[slot as usize];
+            let protocol = transport_of(ip_proto);
+            let (s, t) = (
+                node_of_group[cg as usize] as usize,
+                node_of_group[sg as usize] as usize,
+            );
+            let (req, req_rate) = if settings.include_request {
+                (a.total.to_server, a.rate[0])
             } else {
-                0
+                (0, 0.0)
             };
-            let req_rate = if settings.include_request {
-                a.rate[0]
+            let (resp, resp_rate) = if settings.include_response {
+                (a.total.to_client, a.rate[1])
             } else {
-                0.0
-            };
-            let resp_rate = if settings.include_response {
-                a.rate[1]
-            } else {
-                0.0
+                (0, 0.0)
             };
             let packets = a
                 .total
@@ -401,12 +560,7 @@ impl L4State {
                 (Metric::Throughput, false) => pps,
             };
             edges.push(MapEdge {
-                key: format!(
-                    "{}|{}|{}",
-                    nodes[s].key,
-                    nodes[t].key,
-                    protocol.map_or("-", Protocol::name)
-                ),
+                key: edge_key(&nodes[s].key, &nodes[t].key, protocol),
                 source: s,
                 target: t,
                 protocol,
@@ -425,28 +579,89 @@ impl L4State {
                 last_seen_us: a.last.unwrap_or(0),
             });
         }
-        edges.sort_by_key(|e| (e.source, e.target, e.protocol));
+        edges.len() == order.len()
+    }
 
-        hidden.edges = hidden_keys.iter().filter(|k| !accs.contains_key(k)).count();
-        hidden.nodes = hidden_keys
+    /// The finished map (every edge built).
+    fn finish(&mut self, state: &L4State) -> MapGraph {
+        let out = std::mem::take(&mut self.out);
+        let mut hidden = self.hidden;
+        hidden.edges = self
+            .hidden_keys
+            .iter()
+            .filter(|k| !self.index.contains_key(*k))
+            .count();
+        hidden.nodes = self
+            .hidden_keys
             .iter()
             .flat_map(|k| [k.0, k.1])
-            .filter(|g| !node_of.contains_key(g))
+            .filter(|g| out.node_of_group[*g as usize] == NO_NODE)
             .collect::<BTreeSet<u32>>()
             .len();
         let (mut namespaces, mut cluster_nodes) = (BTreeSet::new(), BTreeSet::new());
-        Legend::collect_present(ids, &seen_id, &mut namespaces, &mut cluster_nodes);
+        let ids = state.identities.items();
+        Legend::collect_present(ids, &self.seen_id, &mut namespaces, &mut cluster_nodes);
         MapGraph {
-            nodes,
-            edges,
-            legend: Legend::build(&settings.hidden, namespaces, cluster_nodes, transports),
+            nodes: out.nodes,
+            edges: out.edges,
+            legend: Legend::build(
+                &self.settings.hidden,
+                namespaces,
+                cluster_nodes,
+                std::mem::take(&mut self.transports),
+            ),
             hidden,
-            considered,
-            matched: considered,
+            considered: self.considered,
+            matched: self.considered,
+        }
+    }
+
+    fn add(&mut self, key: &Key, c: &Counts, rate: Option<(&Counts, f64)>, at: Option<i64>) {
+        self.considered += 1;
+        let (ci, si) = (key.0 as usize, key.1 as usize);
+        self.seen_id[ci] = true;
+        self.seen_id[si] = true;
+        let gk = (
+            self.groups.of_identity[ci],
+            self.groups.of_identity[si],
+            key.3,
+        );
+        let transport = transport_of(key.3);
+        if let Some(t) = transport {
+            self.transports.insert(t);
+        }
+        let settings = &self.settings;
+        if self.hidden_id[ci]
+            || self.hidden_id[si]
+            || transport.is_some_and(|t| settings.hidden.protocols.is_hidden(&t))
+        {
+            self.hidden.entries += 1;
+            self.hidden.bytes = self
+                .hidden
+                .bytes
+                .saturating_add(settings.counted_bytes(c.to_server, c.to_client));
+            self.hidden_keys.insert(gk);
+            return;
+        }
+        let slot = *self.index.entry(gk).or_insert_with(|| {
+            self.keys.push(gk);
+            self.accs.push(Acc::default());
+            self.keys.len() as u32 - 1
+        });
+        let a = &mut self.accs[slot as usize];
+        a.total.add(c);
+        if let Some((d, secs)) = rate {
+            a.rate[0] += d.to_server as f64 / secs;
+            a.rate[1] += d.to_client as f64 / secs;
+            a.rate[2] += d.pkts_to_server as f64 / secs;
+            a.rate[3] += d.pkts_to_client as f64 / secs;
+        }
+        if let Some(t) = at {
+            a.first = Some(a.first.map_or(t, |f| f.min(t)));
+            a.last = Some(a.last.map_or(t, |l| l.max(t)));
         }
     }
 }
-
 /// The map protocol of an IP protocol number: TCP and UDP; None for others.
 fn transport_of(ip_proto: u8) -> Option<Protocol> {
     match ip_proto {

@@ -6,10 +6,10 @@ use std::collections::{BTreeSet, VecDeque};
 
 use wiremap_wire::{Entry, EntryBlock, EntryView, Identity, Protocol};
 
-use crate::counting_sort::SortInSteps;
+use crate::counting_sort::{EdgeOrder, Ordered, SortInSteps};
 use crate::fx_hash::{FxHashMap, FxHashSet};
-use crate::graph::{HiddenStats, MapEdge, MapGraph, MapNode};
-use crate::grouping::GroupTable;
+use crate::graph::{edge_key, HiddenStats, MapEdge, MapGraph, MapNode};
+use crate::grouping::{GroupTable, NO_NODE};
 use crate::latency_sketch::{percentiles_of_sorted, BUCKETS};
 use crate::legend::Legend;
 use crate::settings::{Metric, ViewSettings};
@@ -197,22 +197,9 @@ struct Built {
     seconds: f64,
     /// Node index of each group ([`NO_NODE`] if it has no visible edge).
     node_of_group: Vec<u32>,
-    /// The edges being put in map order.
-    items: Vec<Ordered>,
     order: Vec<u32>,
     nodes: Vec<MapNode>,
     edges: Vec<MapEdge>,
-}
-
-/// An edge's slot and what the map's order sorts it by (kept together:
-/// a pass reading its key through the slot missed the cache at every
-/// edge).
-#[derive(Debug, Clone, Copy, Default)]
-struct Ordered {
-    slot: u32,
-    source: u32,
-    target: u32,
-    protocol: u8,
 }
 
 /// The steps of starting the map ([`Sums::start_map`]).
@@ -224,13 +211,10 @@ enum Start {
     ByEdge(SortInSteps<(u32, u16)>),
     /// The nodes.
     Nodes,
-    /// The edges' order: pass 0 (protocol), 1 (target), 2 (source).
-    Order(u8, SortInSteps<Ordered>),
+    /// The edges' order.
+    Order(EdgeOrder),
     Started,
 }
-
-/// [`Built::node_of_group`] of a group without a node.
-const NO_NODE: u32 = u32::MAX;
 
 /// [`Sums::slot_of_pair`] of a pair no matched entry has had yet.
 const UNSEEN: u32 = u32::MAX;
@@ -453,7 +437,10 @@ impl L7Aggregation {
         }
         // Every entry read: build the map's edges, as many per call as the
         // budget left allows (at least one).
-        if !self.sums.start_map(&self.settings, &mut budget) {
+        if !self
+            .sums
+            .start_map(&self.settings, &mut budget, max_entries.max(1))
+        {
             return None;
         }
         if !self
@@ -489,7 +476,12 @@ impl Sums {
     /// (three counting sorts). The sorts go a piece at a time, so that with
     /// hundreds of thousands of edges no call takes long. True once the
     /// map is started.
-    fn start_map(&mut self, settings: &ViewSettings, budget: &mut usize) -> bool {
+    fn start_map(
+        &mut self,
+        settings: &ViewSettings,
+        budget: &mut usize,
+        fresh_budget: usize,
+    ) -> bool {
         while *budget > 0 {
             let max = budget.saturating_mul(SORT_COST);
             let work = match &mut self.start {
@@ -514,30 +506,24 @@ impl Sums {
                     work + self.latencies.len()
                 }
                 Start::Nodes => {
-                    self.nodes(settings);
-                    self.start = Start::Order(0, SortInSteps::new(256));
+                    // The longest piece (thousands of nodes' strings):
+                    // it starts a call of its own.
+                    if *budget < fresh_budget {
+                        return false;
+                    }
+                    let items = self.nodes(settings);
+                    let nodes = self.out.as_ref().map_or(0, |o| o.nodes.len());
+                    self.start = Start::Order(EdgeOrder::new(items, nodes, 256));
                     2 * self.keys.len()
                 }
-                Start::Order(pass, sort) => {
-                    let Some(out) = &mut self.out else {
-                        unreachable!("nodes come before the order");
-                    };
-                    // Least significant first: protocol, target, source.
-                    let key = |e: &Ordered| match pass {
-                        0 => usize::from(e.protocol),
-                        1 => e.target as usize,
-                        _ => e.source as usize,
-                    };
-                    let (work, done) = sort.step(&out.items, key, max);
-                    if done {
-                        out.items = std::mem::take(sort).finish().0;
-                        *pass += 1;
-                        *sort = SortInSteps::new(out.nodes.len());
-                        if *pass == 3 {
-                            out.order = out.items.iter().map(|e| e.slot).collect();
-                            out.items = Vec::new();
-                            self.start = Start::Started;
-                        }
+                Start::Order(order) => {
+                    let (work, done) = order.step(max);
+                    if let Some(order) = done {
+                        let Some(out) = &mut self.out else {
+                            unreachable!("nodes come before the order");
+                        };
+                        out.order = order;
+                        self.start = Start::Started;
                     }
                     work
                 }
@@ -548,10 +534,10 @@ impl Sums {
         matches!(self.start, Start::Started)
     }
 
-    /// The map's nodes (endpoints of visible edges, sorted by key) and the
-    /// edges to be put in map order (by source node, target node,
+    /// The map's nodes (endpoints of visible edges, sorted by key), and
+    /// the edges to be put in map order (by source node, target node,
     /// protocol: each edge's triple is its own) by [`Sums::start_map`].
-    fn nodes(&mut self, settings: &ViewSettings) {
+    fn nodes(&mut self, settings: &ViewSettings) -> Vec<Ordered> {
         let seconds = if settings.cumulative {
             if self.max_ts > self.min_ts {
                 ((i128::from(self.max_ts) - i128::from(self.min_ts)) as f64 / 1e6).max(1.0)
@@ -561,47 +547,29 @@ impl Sums {
         } else {
             settings.window_s()
         };
-        let groups = &self.groups;
-        let mut visible = vec![false; groups.groups.len()];
+        let mut visible = vec![false; self.groups.groups.len()];
         for k in &self.keys {
             visible[k.0 as usize] = true;
             visible[k.1 as usize] = true;
         }
-        let mut visible_groups: Vec<u32> = (0..groups.groups.len() as u32)
-            .filter(|g| visible[*g as usize])
-            .collect();
-        visible_groups.sort_by(|a, b| {
-            groups.groups[*a as usize]
-                .key
-                .cmp(&groups.groups[*b as usize].key)
-        });
-        let mut node_of_group = vec![NO_NODE; groups.groups.len()];
-        let mut nodes: Vec<MapNode> = Vec::with_capacity(visible_groups.len());
-        for (i, g) in visible_groups.iter().enumerate() {
-            let info = &groups.groups[*g as usize];
-            let mut n = MapNode::new(info.key.clone(), info.label.clone(), info.kind);
-            n.namespace = info.namespace.clone();
-            n.node_name = info.node.clone();
-            nodes.push(n);
-            node_of_group[*g as usize] = i as u32;
-        }
+        let (nodes, node_of_group) = self.groups.nodes(&visible);
         let items = (0u32..)
             .zip(&self.keys)
             .map(|(slot, k)| Ordered {
                 slot,
                 source: node_of_group[k.0 as usize],
                 target: node_of_group[k.1 as usize],
-                protocol: k.2,
+                rank: u32::from(k.2),
             })
             .collect();
         self.out = Some(Built {
             seconds,
             node_of_group,
-            items,
             order: Vec::new(),
             nodes,
             edges: Vec::with_capacity(self.accs.len()),
         });
+        items
     }
 
     /// Builds up to `max` more edges of the map; true when all are built.
@@ -664,7 +632,7 @@ impl Sums {
             };
             let proto = Protocol(key.2);
             edges.push(MapEdge {
-                key: edge_key(&nodes[s].key, &nodes[t].key, proto),
+                key: edge_key(&nodes[s].key, &nodes[t].key, Some(proto)),
                 source: s,
                 target: t,
                 protocol: Some(proto),
@@ -756,26 +724,6 @@ fn contiguous<T>(items: &VecDeque<T>, start: usize, n: usize) -> Option<&[T]> {
     }
 }
 
-/// `source|target|protocol`, the key of an L7 edge (built without the
-/// formatting machinery: a map builds one per edge).
-fn edge_key(source: &str, target: &str, p: Protocol) -> String {
-    let name = p.name();
-    let code;
-    let proto = if name == "unknown" {
-        code = p.0.to_string();
-        code.as_str()
-    } else {
-        name
-    };
-    let mut key = String::with_capacity(source.len() + target.len() + proto.len() + 2);
-    key.push_str(source);
-    key.push('|');
-    key.push_str(target);
-    key.push('|');
-    key.push_str(proto);
-    key
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -801,16 +749,5 @@ mod tests {
             }
         }
         assert_eq!(contiguous(&d, d.len(), 1), None);
-    }
-
-    #[test]
-    fn edge_keys_name_the_protocol_or_its_code() {
-        assert_eq!(
-            edge_key("pod:a/x", "svc:b/y", Protocol::HTTP2),
-            "pod:a/x|svc:b/y|HTTP/2"
-        );
-        assert_eq!(edge_key("a", "b", Protocol::DNS), "a|b|DNS");
-        assert_eq!(edge_key("a", "", Protocol(200)), "a||200");
-        assert_eq!(edge_key("", "", Protocol(0)), "||0");
     }
 }

@@ -67,7 +67,7 @@ pub use error::ModelError;
 pub use graph::{HiddenStats, MapEdge, MapGraph, MapNode};
 pub use grouping::{Grouping, NodeKind};
 pub use l4_state::{
-    L4State, L4Stats, L4_COUNTER_CAP, L4_IDENTITY_CAP, L4_PROBE_CAP, L4_RETIRED_CAP,
+    L4Aggregation, L4State, L4Stats, L4_COUNTER_CAP, L4_IDENTITY_CAP, L4_PROBE_CAP, L4_RETIRED_CAP,
 };
 pub use l7_map::{aggregate_l7, aggregate_l7_blocks, L7Aggregation, StoredBlock, FILTER_BLOCK};
 pub use latency_sketch::Percentiles;

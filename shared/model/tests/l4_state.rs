@@ -4,7 +4,7 @@ mod scene;
 
 use proptest::prelude::*;
 use scene::*;
-use wiremap_model::{Grouping, L4State, MapGraph, Metric, ModelError, ViewSettings};
+use wiremap_model::{Grouping, L4Aggregation, L4State, MapGraph, Metric, ModelError, ViewSettings};
 use wiremap_wire::Protocol;
 
 fn edge<'a>(g: &'a MapGraph, src: &str, dst: &str) -> &'a wiremap_model::MapEdge {
@@ -334,5 +334,67 @@ proptest! {
                 prop_assert_eq!(r.edges[0].bytes_rate, inc as f64);
             }
         }
+    }
+
+    /// The map computed in steps of any size equals the map computed at
+    /// once, for any grouping and setting, with probes, restarts and
+    /// removed probes; a state that changes under a computation makes it
+    /// start over.
+    #[test]
+    fn stepped_l4_map_equals_the_map_at_once(
+        snaps in prop::collection::vec((0u8..3, 1u64..3, prop::collection::vec((0u32..7, 0u32..7, 0u8..4, 0u64..1_000_000, 0u64..1000), 0..12), any::<bool>()), 1..10),
+        step in 1usize..40,
+        grouping in prop::sample::select(vec![Grouping::PodService, Grouping::Namespace, Grouping::Node, Grouping::Workload]),
+        cumulative in any::<bool>(),
+        hide_udp in any::<bool>(),
+    ) {
+        let mut l4 = L4State::new();
+        for (seq, (probe, epoch, counters, remove)) in snaps.into_iter().enumerate() {
+            let node = format!("probe-{probe}");
+            let cs = counters
+                .iter()
+                .map(|&(c, s, p, b, k)| {
+                    let mut x = counter(c, s, b, b / 2, k);
+                    x.ip_proto = [6, 17, 1, 132][usize::from(p)];
+                    x
+                })
+                .collect();
+            let _ = l4.ingest(snapshot(&node, epoch, seq as u64 + 1, seq as i64, scene_identities(), cs));
+            if remove {
+                l4.remove_probe(&node);
+            }
+        }
+        let mut s = ViewSettings { grouping, cumulative, ..Default::default() };
+        if hide_udp {
+            s.hidden.toggle_protocol(wiremap_wire::Protocol::UDP);
+        }
+        let whole = l4.graph(&s);
+        let mut run = L4Aggregation::new(&l4, &s);
+        let mut calls = 0;
+        let stepped = loop {
+            calls += 1;
+            prop_assert!(calls < 10_000, "no progress");
+            if let Some(g) = run.advance(&l4, step) {
+                break g;
+            }
+        };
+        prop_assert_eq!(&stepped, &whole);
+        // Spent: the next computation starts over and gives the same map.
+        let again = loop {
+            if let Some(g) = run.advance(&l4, step) {
+                break g;
+            }
+        };
+        prop_assert_eq!(&again, &whole);
+        // A snapshot arriving mid-way: the map is the new state's.
+        let mut run = L4Aggregation::new(&l4, &s);
+        let _ = run.advance(&l4, 1);
+        l4.ingest(snapshot("late", 1, 1, 99, scene_identities(), vec![counter(0, 1, 5, 5, 1)])).unwrap();
+        let after = loop {
+            if let Some(g) = run.advance(&l4, step) {
+                break g;
+            }
+        };
+        prop_assert_eq!(after, l4.graph(&s));
     }
 }
