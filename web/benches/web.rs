@@ -5,8 +5,9 @@
 //! interactive pan/zoom through the scene cache with Canvas 2D and with
 //! the raster renderer (the per-frame
 //! path of the app: cached picture moved, labels fresh, repaint in slices),
-//! ingest throughput (decode + KFL2 filter + aggregate), and the time from
-//! a display-filter change to the redrawn map with 300,000 stored entries.
+//! ingest throughput (decode + KFL2 filter + aggregate), the time from
+//! a display-filter change to the redrawn map with 300,000 stored entries,
+//! and the cluster-wide L4 map of 10,000 pods and 50,000 flows.
 //!
 //! Run one test at a time (see docs/bench/web.md):
 //! `WASM_BINDGEN_TEST_TIMEOUT=300 CHROMEDRIVER=/usr/bin/chromedriver cargo test --release -p wiremap-web --target wasm32-unknown-unknown --bench web -- --nocapture TEST`
@@ -28,9 +29,10 @@ use wiremap_web::render_gl::GlRenderer;
 use wiremap_web::scene::Scene;
 use wiremap_web::scene_cache::SceneCache;
 use wiremap_web::session::Session;
-use wiremap_web::view_state::{Renderer, ViewState};
+use wiremap_web::view_state::{MapType, Renderer, ViewState};
 use wiremap_wire::{
-    encode, Detail, Entry, Frame as WireFrame, Identity, IdentityKind, L7Batch, Peer, Protocol,
+    encode, Detail, Entry, Frame as WireFrame, Identity, IdentityKind, L4Counter, L4Snapshot,
+    L7Batch, Peer, Protocol,
 };
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -768,4 +770,99 @@ fn filter_change_to_redrawn_map_300k() {
 #[wasm_bindgen_test]
 fn filter_change_worst_case_300k_edges() {
     filter_change_run("random-pairs", feed_300k(None));
+}
+
+/// The cluster-wide L4 map of a large cluster: 10,000 pods, 20 probes of
+/// 2,500 flows each (50,000 flows, random peers), three snapshots per
+/// probe: the longest snapshot's decode and ingest, then the map by pod
+/// and by namespace computed at once (`recompute_ms`, layout sync
+/// included) and in time slices as the app does (`WORK_MS` per frame: how
+/// many frames, the longest call).
+#[wasm_bindgen_test]
+fn l4_map_10k_nodes_50k_flows() {
+    const WORK_MS: f64 = 12.0;
+    let (nodes, probes, per_probe) = (10_000u32, 20u32, 2_500u32);
+    let ids: Vec<Identity> = (0..nodes).map(pod).collect();
+    let mut rng = Rng(3);
+    let mut s = Session::new(ViewState::default(), String::new());
+    for seq in 1..=3u64 {
+        let mut longest = 0.0f64;
+        for p in 0..probes {
+            let counters: Vec<L4Counter> = (0..per_probe)
+                .map(|i| L4Counter {
+                    client: (p * per_probe + i) % nodes,
+                    server: rng.below(u64::from(nodes)) as u32,
+                    server_port: 80,
+                    ip_proto: 6,
+                    bytes_to_server: 1_000 * seq,
+                    bytes_to_client: 2_000 * seq,
+                    packets_to_server: 10 * seq,
+                    packets_to_client: 10 * seq,
+                    flows: 1,
+                    open_flows: 1,
+                })
+                .collect();
+            let frame = encode(&WireFrame::L4Snapshot(L4Snapshot {
+                node: format!("node-{p}"),
+                epoch: 1,
+                seq,
+                taken_at_us: T0 + seq as i64 * 1_000_000,
+                identities: ids.clone(),
+                counters,
+            }))
+            .expect("encodable");
+            let t = now_ms();
+            s.receive(frame, T0);
+            longest = longest.max(now_ms() - t);
+        }
+        console_log!(
+            "BENCH l4_map snapshots={} flows={} longest snapshot decode+ingest_ms={:.1} (round {})",
+            probes,
+            probes * per_probe,
+            longest,
+            seq
+        );
+    }
+    for grouping in [Grouping::PodService, Grouping::Namespace] {
+        let mut v = ViewState {
+            map: MapType::L4,
+            ..ViewState::default()
+        };
+        v.settings.grouping = grouping;
+        let t = now_ms();
+        s.set_view(v.clone(), T0);
+        let at_once = now_ms() - t;
+        // In slices: from the map by the other grouping to this one.
+        let mut sliced = Session::with_feed(
+            std::mem::take(&mut s.feed),
+            ViewState::default(),
+            String::new(),
+        );
+        sliced.set_time_slicing(true, T0);
+        sliced.set_view(v.clone(), T0);
+        let (mut frames, mut longest) = (0u32, 0.0f64);
+        loop {
+            let t0 = now_ms();
+            let done = sliced.work(T0, &mut || now_ms() - t0 >= WORK_MS);
+            longest = longest.max(now_ms() - t0);
+            if now_ms() - t0 > 12.5 {
+                console_log!("TMP call {} {:.1}", frames, now_ms() - t0);
+            }
+            frames += 1;
+            if done {
+                break;
+            }
+        }
+        assert_eq!(sliced.graph, s.graph, "sliced and at-once maps differ");
+        s.feed = std::mem::take(&mut sliced.feed);
+        console_log!(
+            "BENCH l4_map grouping={:?} nodes={} edges={} recompute_ms={:.1} sliced: frames={} longest_ms={:.1}",
+            grouping,
+            s.graph.nodes.len(),
+            s.graph.edges.len(),
+            at_once,
+            frames,
+            longest
+        );
+    }
 }

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use wiremap_model::{
-    human_bytes, L7Aggregation, Layout, LinkBuild, MapGraph, MapNode, StoredBlock,
+    human_bytes, L4Aggregation, L7Aggregation, Layout, LinkBuild, MapGraph, MapNode, StoredBlock,
 };
 
 use crate::camera::Camera;
@@ -42,11 +42,18 @@ struct MapJob {
     key: ((u64, u64), ViewState),
 }
 
+/// A map computation of either kind.
+#[derive(Debug)]
+enum Run {
+    L7(Box<L7Aggregation>),
+    L4(Box<L4Aggregation>),
+}
+
 /// Where a map computation stands.
 #[derive(Debug)]
 enum Stage {
-    /// Reading the entries and building the map.
-    Aggregate(Box<L7Aggregation>),
+    /// Reading the entries (L7) or counters (L4) and building the map.
+    Aggregate(Run),
     /// The map is computed; its links for the layout are being built.
     Link(MapGraph, LinkBuild),
     /// Both are ready to be shown (the layout's sync with its nodes, in a
@@ -326,8 +333,9 @@ impl Session {
         loop {
             let done = match &mut job.stage {
                 Stage::Aggregate(run) => {
-                    let graph = match &self.filter {
-                        Some(f) => {
+                    let graph = match (run, &self.filter) {
+                        (Run::L4(run), _) => run.advance(&self.feed.l4, SLICE_ENTRIES),
+                        (Run::L7(run), Some(f)) => {
                             // Blocks of 64 entries per call: the filter's
                             // first tests run over the block without a
                             // branch each, and an entry's peers are looked
@@ -339,7 +347,9 @@ impl Session {
                             };
                             run.advance(&self.feed.l7, &pred, SLICE_ENTRIES)
                         }
-                        None => run.advance(&self.feed.l7, &|_| u64::MAX, SLICE_ENTRIES),
+                        (Run::L7(run), None) => {
+                            run.advance(&self.feed.l7, &|_| u64::MAX, SLICE_ENTRIES)
+                        }
                     };
                     if let Some(graph) = graph {
                         let links = LinkBuild::for_layout(&graph, &self.layout);
@@ -365,7 +375,7 @@ impl Session {
             }
         }
         if let Stage::Ready(graph, links) = job.stage {
-            self.install_with(graph, links, job.key);
+            self.install(graph, links, job.key);
         }
         self.take_in_held(wall_us);
         true
@@ -408,14 +418,9 @@ impl Session {
         self.held_bytes = 0;
     }
 
-    fn install(&mut self, graph: MapGraph, key: ((u64, u64), ViewState)) {
-        let links = LinkBuild::for_layout(&graph, &self.layout);
-        self.install_with(graph, links, key);
-    }
-
     /// Shows `graph`, whose layout links are (being) built in `links`; the
     /// map it replaces is dropped now, or a piece per time slice.
-    fn install_with(&mut self, graph: MapGraph, links: LinkBuild, key: ((u64, u64), ViewState)) {
+    fn install(&mut self, graph: MapGraph, links: LinkBuild, key: ((u64, u64), ViewState)) {
         self.layout.sync_with(&graph, links);
         let old = std::mem::replace(&mut self.graph, graph);
         if self.sliced {
@@ -495,27 +500,26 @@ impl Session {
         {
             return;
         }
-        match self.view.map {
+        let run = match self.view.map {
             MapType::L7 => {
                 let now = self.feed.clock.now(wall_us);
-                self.job = Some(MapJob {
-                    stage: Stage::Aggregate(Box::new(L7Aggregation::new(
-                        &self.feed.l7,
-                        &self.view.settings,
-                        now,
-                    ))),
-                    key: (rev, self.view.clone()),
-                });
-                if !self.sliced {
-                    self.finish_work(wall_us);
-                }
+                Run::L7(Box::new(L7Aggregation::new(
+                    &self.feed.l7,
+                    &self.view.settings,
+                    now,
+                )))
             }
-            MapType::L4 => {
-                self.job = None;
-                self.take_in_held(wall_us);
-                let graph = self.feed.l4.graph(&self.view.settings);
-                self.install(graph, (self.feed.revision(), self.view.clone()));
-            }
+            MapType::L4 => Run::L4(Box::new(L4Aggregation::new(
+                &self.feed.l4,
+                &self.view.settings,
+            ))),
+        };
+        self.job = Some(MapJob {
+            stage: Stage::Aggregate(run),
+            key: (rev, self.view.clone()),
+        });
+        if !self.sliced {
+            self.finish_work(wall_us);
         }
     }
 

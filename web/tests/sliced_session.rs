@@ -9,7 +9,7 @@ use fixtures::*;
 use wasm_bindgen_test::*;
 use wiremap_model::Grouping;
 use wiremap_web::session::{Session, SLICE_ENTRIES};
-use wiremap_web::view_state::ViewState;
+use wiremap_web::view_state::{MapType, ViewState};
 use wiremap_wire::Protocol;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -190,4 +190,47 @@ fn a_changed_view_is_waited_for_a_refresh_is_not() {
     assert!(s.computing() && s.view_change_pending());
     s.finish_work(WALL);
     assert!(!s.view_change_pending());
+}
+
+/// The cluster-wide L4 map is computed in slices too (a busy cluster's
+/// counters are tens of thousands), and equals the map computed at once.
+#[wasm_bindgen_test]
+fn a_sliced_l4_map_equals_the_map_computed_at_once() {
+    let ids: Vec<_> = (0..200u8)
+        .map(|i| pod(&format!("pod-{i}"), &format!("ns-{}", i % 5), "node-a", i))
+        .collect();
+    let snapshots: Vec<Vec<u8>> = (0..4u32)
+        .map(|p| {
+            let counters = (0..3_000u32)
+                .map(|k| counter((p * 7 + k) % 200, (k * 13 + p) % 200, u64::from(k), 7))
+                .collect();
+            l4_frame(&format!("node-{p}"), 1, ids.clone(), counters)
+        })
+        .collect();
+    let l4 = |grouping| {
+        let mut v = view("");
+        v.map = MapType::L4;
+        v.settings.grouping = grouping;
+        v
+    };
+    for grouping in [Grouping::PodService, Grouping::Namespace] {
+        let mut at_once = Session::new(ViewState::default(), "ws://t/ws".into());
+        let mut s = Session::new(ViewState::default(), "ws://t/ws".into());
+        s.set_time_slicing(true, WALL);
+        for f in &snapshots {
+            at_once.receive(f.clone(), WALL);
+            s.receive(f.clone(), WALL);
+        }
+        at_once.set_view(l4(grouping), WALL);
+        s.set_view(l4(grouping), WALL);
+        let mut slices = 1;
+        while !s.work(WALL, &mut || true) {
+            slices += 1;
+            assert!(slices < 1_000, "no progress");
+        }
+        // 12,000 counters, SLICE_ENTRIES a slice.
+        assert!(slices > 12_000 / SLICE_ENTRIES, "{slices} slices");
+        assert_eq!(s.graph, at_once.graph, "{grouping:?}");
+        assert!(!s.graph.edges.is_empty());
+    }
 }
