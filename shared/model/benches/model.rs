@@ -1,15 +1,20 @@
-//! Bench binary: L7 aggregation throughput and layout speed and quality.
-//! Run: `cargo bench -p wiremap-model --bench model`; results and the
+//! Bench binary: L7 and L4 aggregation throughput and layout speed and
+//! quality.
+//! Run: `cargo bench -p wiremap-model --bench model` (`-- l7`, `-- l4` or
+//! `-- layout` for one part); results and the
 //! side-by-side comparison with other engines are in docs/bench/model.md.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use wiremap_model::{
-    aggregate_l7, aggregate_l7_blocks, Grouping, L7Store, Layout, LayoutConfig, MapEdge, MapGraph,
-    MapNode, NodeKind, ViewSettings,
+    aggregate_l7, aggregate_l7_blocks, Grouping, L4Aggregation, L4State, L7Store, Layout,
+    LayoutConfig, MapEdge, MapGraph, MapNode, NodeKind, ViewSettings,
 };
-use wiremap_wire::{Detail, Entry, EntryView, Identity, IdentityKind, L7Batch, Peer, Protocol};
+use wiremap_wire::{
+    Detail, Entry, EntryView, Identity, IdentityKind, L4Counter, L4Snapshot, L7Batch, Peer,
+    Protocol,
+};
 
 /// CPU seconds used by this process (user + system), from /proc: the
 /// machine is shared, so wall time overstates our cost.
@@ -354,18 +359,103 @@ fn bench_layout() {
     );
 }
 
+/// The cluster-wide L4 map of 10,000 pods: 20 probes, 2,500 flows each
+/// (random peers), two snapshots each (so that rates exist).
+fn bench_l4() {
+    const PODS: usize = 10_000;
+    const PROBES: usize = 20;
+    const FLOWS: usize = 2_500;
+    let ids = identities(PODS);
+    let mut rng = Rng(5);
+    let mut state = L4State::new();
+    let mut ingest_cpu = 0.0;
+    for seq in 1..=2u64 {
+        for p in 0..PROBES {
+            let counters = (0..FLOWS)
+                .map(|i| L4Counter {
+                    client: ((p * FLOWS + i) % PODS) as u32,
+                    server: rng.below(PODS) as u32,
+                    server_port: 80,
+                    ip_proto: 6,
+                    bytes_to_server: 1_000 * seq,
+                    bytes_to_client: 2_000 * seq,
+                    packets_to_server: 10 * seq,
+                    packets_to_client: 10 * seq,
+                    flows: 1,
+                    open_flows: 1,
+                })
+                .collect();
+            let snap = L4Snapshot {
+                node: format!("node-{p}"),
+                epoch: 1,
+                seq,
+                taken_at_us: seq as i64 * 1_000_000,
+                identities: ids.clone(),
+                counters,
+            };
+            let cpu0 = cpu_seconds();
+            state.ingest(snap).expect("fresh snapshot");
+            ingest_cpu += cpu_seconds() - cpu0;
+        }
+    }
+    println!(
+        "## L4 map ({PODS} pods, {PROBES} probes x {FLOWS} flows, two snapshots each)\n\nIngest: {:.1} ms CPU per snapshot (mean of {}).\n",
+        ingest_cpu * 1e3 / (2 * PROBES) as f64,
+        2 * PROBES
+    );
+    println!("| grouping | nodes | edges | wall ms (best of 10) | CPU ms (mean of 10) | longest step of 4,096 counters (ms) |\n|---|---:|---:|---:|---:|---:|");
+    for grouping in [
+        Grouping::PodService,
+        Grouping::Workload,
+        Grouping::Namespace,
+    ] {
+        let settings = ViewSettings {
+            grouping,
+            ..Default::default()
+        };
+        let (mut best, mut cpu, mut longest) = (f64::INFINITY, 0.0, 0.0f64);
+        let mut shape = (0, 0);
+        for _ in 0..10 {
+            let (t, c) = (Instant::now(), cpu_seconds());
+            let g = state.graph(&settings);
+            best = best.min(t.elapsed().as_secs_f64() * 1e3);
+            cpu += cpu_seconds() - c;
+            shape = (g.nodes.len(), g.edges.len());
+            let mut run = L4Aggregation::new(&state, &settings);
+            loop {
+                let t = Instant::now();
+                let done = run.advance(&state, 4_096).is_some();
+                longest = longest.max(t.elapsed().as_secs_f64() * 1e3);
+                if done {
+                    break;
+                }
+            }
+        }
+        println!(
+            "| {grouping:?} | {} | {} | {best:.1} | {:.1} | {longest:.1} |",
+            shape.0,
+            shape.1,
+            cpu * 1e3 / 10.0
+        );
+    }
+    println!();
+}
+
 fn main() {
     // `cargo bench … -- l7` or `-- layout` runs one part.
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let parts = ["l7", "layout"];
+    let parts = ["l7", "l4", "layout"];
     let want = |name: &str| {
         !args.iter().any(|a| parts.contains(&a.as_str())) || args.iter().any(|a| a == name)
     };
     if want("l7") {
         bench_aggregation();
+    }
+    if want("l4") {
+        bench_l4();
     }
     if want("layout") {
         bench_layout();
