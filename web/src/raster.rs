@@ -567,6 +567,16 @@ impl Pixmap {
         &self.data
     }
 
+    /// Rows from `y0` on set to `bytes` (whole rows, four bytes a pixel as
+    /// [`Pixmap::pixel`] gives them: what another buffer of the same width
+    /// painted); rows past the buffer are left out.
+    pub fn set_rows(&mut self, y0: usize, bytes: &[u8]) {
+        let start = (y0 * self.width).min(self.data.len());
+        for (p, b) in self.data[start..].iter_mut().zip(bytes.chunks_exact(4)) {
+            *p = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+    }
+
     /// Every pixel `c`.
     pub fn fill(&mut self, c: Colour) {
         self.data.fill(c.0);
@@ -1153,6 +1163,13 @@ impl Bins {
     /// The bins of `scene` (CSS px, scaled by `dpr`) on a buffer `height`
     /// device pixels high.
     pub fn of(scene: &Scene, dpr: f64, height: usize) -> Bins {
+        Bins::of_bands(scene, dpr, height, 0..usize::MAX)
+    }
+
+    /// The bins of bands `only` of the picture (the others empty): what
+    /// painting those bands needs, curves flattened only if they reach
+    /// them.
+    pub fn of_bands(scene: &Scene, dpr: f64, height: usize, only: std::ops::Range<usize>) -> Bins {
         let bands = height.div_ceil(BAND_ROWS);
         let mut per: Vec<Vec<u32>> = vec![Vec::new(); bands];
         let ne = scene.edges.len();
@@ -1165,8 +1182,13 @@ impl Bins {
             if !(lo.is_finite() && hi.is_finite()) || hi < 0.0 || lo >= height as f64 {
                 continue;
             }
-            let b0 = (lo.max(0.0) as usize) / BAND_ROWS;
-            let b1 = ((hi.min(height as f64 - 1.0).max(0.0) as usize) / BAND_ROWS).min(bands - 1);
+            let b0 = ((lo.max(0.0) as usize) / BAND_ROWS).max(only.start);
+            let b1 = ((hi.min(height as f64 - 1.0).max(0.0) as usize) / BAND_ROWS)
+                .min(bands - 1)
+                .min(only.end.saturating_sub(1));
+            if b0 > b1 {
+                continue;
+            }
             for band in per.iter_mut().take(b1 + 1).skip(b0) {
                 band.push(k as u32);
             }
@@ -1211,6 +1233,13 @@ impl Bins {
     /// Steps of the picture: (band, shape) pairs.
     pub fn steps(&self) -> usize {
         self.order.len()
+    }
+
+    /// The steps of bands `bands` (of [`BAND_ROWS`] rows).
+    pub fn band_steps(&self, bands: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let at = |b: usize| self.starts.get(b).copied().unwrap_or(self.order.len());
+        let start = at(bands.start);
+        start..at(bands.end).max(start)
     }
 }
 

@@ -129,7 +129,10 @@ fn paint_frame(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
             return;
         };
         let raster = matches!(b, Backend::Raster);
-        cache.update_value(|c| c.set_raster(raster));
+        cache.update_value(|c| {
+            c.set_raster(raster);
+            c.use_worker(true);
+        });
         slot.set_value(Some(b));
     }
     // A lost WebGL context: Canvas 2D from now on.

@@ -1,0 +1,228 @@
+//! The raster worker in headless Chromium: a Web Worker running this same
+//! WASM module paints bands of a picture, and the page's bands and the
+//! worker's together are pixel for pixel the picture painted at once; a
+//! malformed job gets an error back, and the worker keeps working; the
+//! scene cache with the worker ends with the pixels of the picture painted
+//! on the page alone.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use wiremap_model::{MapEdge, MapGraph, MapNode, NodeKind};
+use wiremap_web::camera::Camera;
+use wiremap_web::geometry::Point;
+use wiremap_web::raster::{paint_scene, paint_steps, Bins, Palette, Pixmap, BAND_ROWS};
+use wiremap_web::raster_worker::{encode_job, RasterWorker};
+use wiremap_web::scene::{Frame, Scene, LIGHT};
+use wiremap_web::scene_cache::SceneCache;
+use wiremap_web::view_state::ViewState;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Waits `ms` milliseconds (the worker answers in its own time).
+async fn sleep(ms: i32) {
+    let p = js_sys::Promise::new(&mut |done, _| {
+        let w: web_sys::Window = js_sys::global().unchecked_into();
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&done, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
+async fn answer(w: &RasterWorker, id: u32) -> Result<Vec<u8>, String> {
+    for _ in 0..500 {
+        if let Some(a) = w.take(id) {
+            return a;
+        }
+        sleep(10).await;
+    }
+    panic!("no answer from the raster worker in 5 s");
+}
+
+/// A ring of `n` nodes with chords: curves, arrowheads, a loop, nodes.
+fn ring(n: usize, w: f64, h: f64) -> (MapGraph, Vec<Point>, Camera) {
+    let nodes: Vec<MapNode> = (0..n)
+        .map(|i| MapNode::new(format!("n{i}"), format!("n{i}"), NodeKind::Pod))
+        .collect();
+    let mut edges: Vec<MapEdge> = Vec::new();
+    for i in 0..n {
+        for k in [1, 7, 23] {
+            let mut e = MapEdge::new(format!("e{i}-{k}"), i, (i + k) % n);
+            e.value = (1 + i * k) as f64;
+            edges.push(e);
+        }
+    }
+    edges.push(MapEdge::new("loop".into(), 3, 3));
+    let graph = MapGraph {
+        nodes,
+        edges,
+        ..Default::default()
+    };
+    let positions: Vec<Point> = (0..n)
+        .map(|i| {
+            let a = i as f64 / n as f64 * std::f64::consts::TAU;
+            Point {
+                x: 300.0 * a.cos(),
+                y: 260.0 * a.sin(),
+            }
+        })
+        .collect();
+    let mut camera = Camera::default();
+    camera.fit(
+        Point {
+            x: -300.0,
+            y: -260.0,
+        },
+        Point { x: 300.0, y: 260.0 },
+        w,
+        h,
+        40.0,
+    );
+    (graph, positions, camera)
+}
+
+fn frame<'a>(
+    (graph, positions, camera): &'a (MapGraph, Vec<Point>, Camera),
+    view: &'a ViewState,
+    w: f64,
+    h: f64,
+) -> Frame<'a> {
+    Frame {
+        graph,
+        positions,
+        camera,
+        view,
+        width: w,
+        height: h,
+        dpr: 1.0,
+        theme: LIGHT,
+        selected: None,
+    }
+}
+
+fn scene(w: f64, h: f64) -> Scene {
+    Scene::build(&frame(&ring(60, w, h), &ViewState::default(), w, h))
+}
+
+#[wasm_bindgen_test]
+async fn the_pages_bands_and_the_workers_make_the_whole_picture() {
+    let (w, h) = (700usize, 600usize);
+    let s = scene(w as f64, h as f64);
+    assert!(s.edges.len() > 150 && s.edges.iter().any(|e| e.arrow.is_some()));
+    let mut whole = Pixmap::new(w, h);
+    paint_scene(&mut whole, &s, &LIGHT, 1.0);
+
+    let mut worker = RasterWorker::start().expect("a worker starts");
+    let pal = Palette::of(&LIGHT);
+    let bands = h.div_ceil(BAND_ROWS);
+    let half = bands / 2;
+    let rows = half * BAND_ROWS..h;
+    let id = worker
+        .send(
+            encode_job(&s, &pal, 1.0, (w, h), half..bands),
+            rows.len() * w * 4,
+        )
+        .expect("posted");
+    assert!(worker.busy());
+    // Meanwhile the page paints the first half.
+    let mut mine = Pixmap::new(w, h);
+    mine.fill(pal.background);
+    let bins = Bins::of(&s, 1.0, h);
+    paint_steps(&mut mine, &s, &pal, 1.0, &bins, bins.band_steps(0..half));
+    let theirs = answer(&worker, id).await.expect("painted");
+    assert!(!worker.busy());
+    assert_eq!(theirs.len(), rows.len() * w * 4);
+    let mut joined: Vec<u32> = mine.linear()[..rows.start * w].to_vec();
+    joined.extend(
+        theirs
+            .chunks_exact(4)
+            .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]])),
+    );
+    assert_eq!(joined, whole.linear(), "joined bands differ from the whole");
+
+    // A second job reuses the instance: the whole picture at once.
+    let id = worker
+        .send(encode_job(&s, &pal, 1.0, (w, h), 0..bands), w * h * 4)
+        .expect("posted");
+    let all = answer(&worker, id).await.expect("painted");
+    let all: Vec<u32> = all
+        .chunks_exact(4)
+        .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
+        .collect();
+    assert_eq!(all, whole.linear());
+
+    // A malformed job: an error back, and the worker still works.
+    let mut bad = encode_job(&s, &pal, 1.0, (w, h), 0..1);
+    bad.truncate(bad.len() - 3);
+    let id = worker.send(bad, w * BAND_ROWS * 4).expect("posted");
+    let err = answer(&worker, id).await.expect_err("refused");
+    assert!(err.contains("malformed"), "{err}");
+    let id = worker
+        .send(encode_job(&s, &pal, 1.0, (w, h), 0..1), w * BAND_ROWS * 4)
+        .expect("posted");
+    let first = answer(&worker, id).await.expect("painted after an error");
+    assert_eq!(first.len(), w * BAND_ROWS * 4);
+}
+
+/// The app's path: the scene cache sends the picture's last bands to the
+/// worker and paints the others in slices; the finished picture has the
+/// pixels of the one painted on the page alone.
+#[wasm_bindgen_test]
+async fn the_scene_cache_with_the_worker_paints_the_same_picture() {
+    let (w, h) = (800.0, 640.0);
+    let map = ring(240, w, h);
+    let view = ViewState::default();
+    let f = frame(&map, &view, w, h);
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let out: web_sys::HtmlCanvasElement = doc
+        .create_element("canvas")
+        .expect("canvas")
+        .unchecked_into();
+    out.set_width(w as u32);
+    out.set_height(h as u32);
+    let ctx: web_sys::CanvasRenderingContext2d = out
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .expect("2d")
+        .unchecked_into();
+    let mut cache = SceneCache::new_raster(4.0);
+    cache.use_worker(true);
+    cache.worker_min_steps = 1_000;
+    let mut done = None;
+    for _ in 0..1_000 {
+        let r = cache.frame(&ctx, &f, 1);
+        done = r.completed.or(done);
+        if !r.busy {
+            break;
+        }
+        sleep(5).await;
+    }
+    let done = done.expect("the picture finished");
+    assert!(done.offloaded > 0, "the worker painted a share: {done:?}");
+    let front = cache.front_canvas().expect("a front picture");
+    let fctx: web_sys::CanvasRenderingContext2d = front
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .expect("2d")
+        .unchecked_into();
+    let got = fctx
+        .get_image_data(0.0, 0.0, w, h)
+        .expect("pixels")
+        .data()
+        .0;
+    let mut want = Pixmap::new(w as usize, h as usize);
+    paint_scene(&mut want, &Scene::build(&f), &LIGHT, 1.0);
+    let want: Vec<u8> = want.linear().iter().flat_map(|p| p.to_le_bytes()).collect();
+    assert_eq!(got.len(), want.len());
+    let differ = got
+        .chunks(4)
+        .zip(want.chunks(4))
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(
+        differ, 0,
+        "pixels that differ from the picture painted on the page"
+    );
+}
