@@ -730,6 +730,19 @@ impl SceneCache {
         f: &Frame<'_>,
         graph_revision: u64,
     ) -> FrameReport {
+        self.frame_after(out, f, graph_revision, 0.0)
+    }
+
+    /// [`SceneCache::frame`] in an animation frame that already spent
+    /// `spent_ms` on other work (the map computation): the slice gets only
+    /// what is left of [`FRAME_BUDGET_MS`] (at least one small chunk).
+    pub fn frame_after(
+        &mut self,
+        out: &CanvasRenderingContext2d,
+        f: &Frame<'_>,
+        graph_revision: u64,
+        spent_ms: f64,
+    ) -> FrameReport {
         let t0 = now_ms();
         let view = View::of(f);
         let settled = self.last_view == Some(view);
@@ -754,7 +767,10 @@ impl SceneCache {
             report.started = self.start(f, graph_revision).is_ok();
         }
         if step != Step::Idle {
-            let budget = self.budget_ms.min(FRAME_BUDGET_MS - self.compose_ms);
+            let budget = self
+                .budget_ms
+                .min(FRAME_BUDGET_MS - self.compose_ms - spent_ms)
+                .max(0.0);
             self.slice(t0, budget, f.graph, &mut report);
         }
         report.slice_ms = now_ms() - t0;

@@ -214,7 +214,9 @@ fn paint_frame(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
                     paint_labels(&c2d, frame, &scene);
                 }
                 _ => cache.update_value(|c| {
-                    c.frame(&c2d, frame, revision);
+                    // What the map computation and layout left of the
+                    // frame's time.
+                    c.frame_after(&c2d, frame, revision, now_ms() - t0);
                 }),
             });
         });
