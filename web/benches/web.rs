@@ -951,3 +951,71 @@ async fn filter_change_in_the_app_10k() {
 
 /// The app's budget for the map of a changed view (`FRAME_BUDGET_MS`).
 const WORK_MS_APP: f64 = 12.0;
+
+/// The sharp picture after the camera stops, in the app's way (one
+/// `SceneCache::frame` per animation frame, waiting for frames, so the
+/// raster worker's answers can arrive): 10k nodes / 50k edges and 1k /
+/// 50k, the camera zoomed in 1.5× around a point off centre, then the
+/// time until the new picture is finished, with the page alone and with
+/// the worker, alternating, five times each.
+#[wasm_bindgen_test]
+async fn sharp_repaint_in_the_app() {
+    for nodes in [10_000u32, 1_000] {
+        let mut s = graph_session(nodes, 50_000);
+        let mut ticks = 0;
+        while ticks < 30 && s.step_layout(1) {
+            ticks += 1;
+        }
+        s.fit(W, H);
+        let positions = s.positions();
+        let revision = s.graph_revision();
+        let out = canvas();
+        let mut caches = [
+            ("page", SceneCache::new_raster(SLICE_BUDGET_MS)),
+            ("worker", SceneCache::new_raster(SLICE_BUDGET_MS)),
+        ];
+        caches[1].1.use_worker(true);
+        let base = s.camera;
+        let mut zoomed = base;
+        zoomed.zoom_at(
+            1.5,
+            wiremap_web::geometry::Point { x: 500.0, y: 300.0 },
+            W,
+            H,
+        );
+        for round in 0..5 {
+            for (name, cache) in caches.iter_mut() {
+                for (cam, measured) in [(base, false), (zoomed, true)] {
+                    let f = view_frame(&s, &positions, &cam);
+                    let t0 = now_ms();
+                    let (mut frames, mut longest) = (0u32, 0.0f64);
+                    let done = loop {
+                        let tf = now_ms();
+                        let r = cache.frame(&out, &f, revision);
+                        longest = longest.max(now_ms() - tf);
+                        frames += 1;
+                        if let Some(p) = r.completed.filter(|_| !r.busy) {
+                            break p;
+                        }
+                        assert!(frames < 5_000, "the picture never finished");
+                        next_frame().await;
+                    };
+                    if measured {
+                        console_log!(
+                            "BENCH sharp_repaint round={} nodes={} edges={} cache={} wall_ms={:.1} frames={} longest_frame_ms={:.1} (worker's steps {} of {})",
+                            round,
+                            s.graph.nodes.len(),
+                            s.graph.edges.len(),
+                            name,
+                            now_ms() - t0,
+                            frames,
+                            longest,
+                            done.offloaded,
+                            done.offloaded + done.total
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1157,6 +1157,8 @@ pub struct Bins {
     /// (empty for other edges).
     points: Vec<(f64, f64)>,
     curves: Vec<(u32, u32)>,
+    /// Steps (of `order`) whose curves are flattened.
+    flat: usize,
 }
 
 impl Bins {
@@ -1170,6 +1172,15 @@ impl Bins {
     /// painting those bands needs, curves flattened only if they reach
     /// them.
     pub fn of_bands(scene: &Scene, dpr: f64, height: usize, only: std::ops::Range<usize>) -> Bins {
+        let mut bins = Bins::binned(scene, dpr, height, only);
+        bins.flatten(scene, dpr, usize::MAX, usize::MAX);
+        bins
+    }
+
+    /// [`Bins::of_bands`] with no curve flattened yet: [`Bins::flatten`]
+    /// does that in pieces (the whole flattening of 50,000 long curves is
+    /// tens of ms).
+    pub fn binned(scene: &Scene, dpr: f64, height: usize, only: std::ops::Range<usize>) -> Bins {
         let bands = height.div_ceil(BAND_ROWS);
         let mut per: Vec<Vec<u32>> = vec![Vec::new(); bands];
         let ne = scene.edges.len();
@@ -1200,26 +1211,42 @@ impl Bins {
             order.extend(band);
         }
         starts.push(order.len());
-        let (mut points, mut curves, mut one) = (Vec::new(), vec![(0, 0); ne], Vec::new());
+        Bins {
+            order,
+            starts,
+            points: Vec::new(),
+            curves: vec![(0, 0); ne],
+            flat: 0,
+        }
+    }
+
+    /// Flattens the curves of the next steps, at most `max` steps and none
+    /// at or past step `until` (a step must be flattened before it is
+    /// painted). True when every step before `until` is.
+    pub fn flatten(&mut self, scene: &Scene, dpr: f64, until: usize, max: usize) -> bool {
+        let until = until.min(self.order.len());
+        let end = until.min(self.flat.saturating_add(max)).max(self.flat);
         let at = |p: crate::geometry::Point| (p.x * dpr, p.y * dpr);
-        for &k in &order {
+        let mut one = Vec::new();
+        for &k in &self.order[self.flat..end] {
             let k = k as usize;
             let Some(e) = scene.edges.get(k) else {
                 continue;
             };
-            if let (EdgePath::Curve { start, ctrl, end }, (0, 0)) = (e.path, curves[k]) {
+            if let (EdgePath::Curve { start, ctrl, end }, (0, 0)) = (e.path, self.curves[k]) {
                 flatten(at(start), at(ctrl), at(end), &mut one);
-                let from = points.len() as u32;
-                points.extend_from_slice(&one);
-                curves[k] = (from, points.len() as u32);
+                let from = self.points.len() as u32;
+                self.points.extend_from_slice(&one);
+                self.curves[k] = (from, self.points.len() as u32);
             }
         }
-        Bins {
-            order,
-            starts,
-            points,
-            curves,
-        }
+        self.flat = end;
+        self.flattened(until)
+    }
+
+    /// Every step before `until` is flattened.
+    pub fn flattened(&self, until: usize) -> bool {
+        self.flat >= until.min(self.order.len())
     }
 
     /// Edge `k`'s flattened curve, if it is a visible curve.

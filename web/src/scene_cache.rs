@@ -75,6 +75,8 @@ pub const WORKER_MIN_STEPS: usize = 15_000;
 /// An answer the worker has not sent after this long is given up (the
 /// page paints those bands, and stops using the worker).
 pub const WORKER_TIMEOUT_MS: f64 = 3_000.0;
+/// Steps whose curves are flattened between two looks at the clock.
+pub const FLATTEN_CHUNK: usize = 2_048;
 /// Part of the remaining budget a chunk is sized to fill (the cost of
 /// shapes varies; long edges cost more).
 pub const CHUNK_FILL: f64 = 0.75;
@@ -445,6 +447,8 @@ struct Job {
     bins: Bins,
     /// The bands the raster worker paints: job id, first row, when sent.
     offload: Option<(u32, usize, f64)>,
+    /// The first band of the worker's share, before its job is sent.
+    to_send: Option<usize>,
 }
 
 impl Job {
@@ -484,6 +488,7 @@ impl Job {
             shown,
             bins,
             offload,
+            to_send,
         } = self;
         if let Some(b) = builder.as_mut() {
             let f = Frame {
@@ -515,37 +520,59 @@ impl Job {
                 rc.pixmap.resize(w as usize, h as usize);
                 rc.pixmap.fill(Palette::of(theme).background);
                 *planned = PLAN_PARTS;
-                *bins = Bins::of(scene, view.dpr, h as usize);
+                *bins = Bins::binned(scene, view.dpr, h as usize, 0..usize::MAX);
                 progress.total = bins.steps();
+                let bands = (h as usize).div_ceil(BAND_ROWS);
+                let k = split_band(bins, bands, WORKER_SHARE);
+                if worker.as_ref().is_some_and(|wk| !wk.busy())
+                    && bins.steps() >= worker_min_steps
+                    && k < bands
+                {
+                    // The worker's bands: the job is made and sent next,
+                    // as a piece of its own (tens of ms with 50k edges).
+                    *to_send = Some(k);
+                    progress.total = bins.band_steps(0..k).end;
+                }
+            }
+            if let Some(k) = to_send.filter(|_| !stop(worked)) {
+                *to_send = None;
+                worked = true;
+                let (w, h) = view.device_size();
                 let (w, h) = (w as usize, h as usize);
                 let bands = h.div_ceil(BAND_ROWS);
-                let k = split_band(bins, bands, WORKER_SHARE);
-                if let Some(wk) = worker.as_mut().filter(|wk| !wk.busy()) {
-                    if bins.steps() >= worker_min_steps && k < bands {
-                        let pal = Palette::of(theme);
-                        let job = encode_job(scene, &pal, view.dpr, (w, h), k..bands);
-                        let y0 = k * BAND_ROWS;
-                        match wk.send(job, (h - y0) * w * 4) {
-                            Ok(id) => {
-                                *offload = Some((id, y0, now_ms()));
-                                progress.total = bins.band_steps(0..k).end;
-                                progress.offloaded = bins.steps() - progress.total;
-                            }
-                            Err(e) => {
-                                web_sys::console::warn_2(
-                                    &"wiremap: the raster worker refused a job; painting on the page:".into(),
-                                    &e,
-                                );
-                                *worker = None;
-                            }
+                let y0 = k * BAND_ROWS;
+                let pal = Palette::of(theme);
+                let job = encode_job(scene, &pal, view.dpr, (w, h), k..bands);
+                match worker.as_mut().map(|wk| wk.send(job, (h - y0) * w * 4)) {
+                    Some(Ok(id)) => {
+                        *offload = Some((id, y0, now_ms()));
+                        progress.offloaded = bins.steps() - progress.total;
+                    }
+                    failed => {
+                        if let Some(Err(e)) = failed {
+                            web_sys::console::warn_2(
+                                &"wiremap: the raster worker refused a job; painting on the page:"
+                                    .into(),
+                                &e,
+                            );
                         }
+                        *worker = None;
+                        progress.total = bins.steps();
                     }
                 }
             }
+            // The page's steps' curves flattened first, in pieces.
+            let mut flat = bins.flattened(progress.total);
+            while !flat && !stop(worked) {
+                flat = bins.flatten(scene, view.dpr, progress.total, FLATTEN_CHUNK);
+                worked = true;
+            }
             let pal = Palette::of(theme);
-            paint_chunks(progress, slicer, deadline, &mut worked, |r| {
-                paint_steps(&mut rc.pixmap, scene, &pal, view.dpr, bins, r)
-            });
+            if flat {
+                paint_chunks(progress, slicer, deadline, &mut worked, |r| {
+                    paint_steps(&mut rc.pixmap, scene, &pal, view.dpr, bins, r)
+                });
+            }
             if progress.is_done() {
                 if let Some((id, y0, sent)) = *offload {
                     let answer = match worker.as_ref().and_then(|wk| wk.take(id)) {
@@ -575,7 +602,7 @@ impl Job {
                     }
                 }
             }
-            if progress.is_done() && offload.is_none() && !*shown {
+            if progress.is_done() && offload.is_none() && to_send.is_none() && !*shown {
                 if rc.put(&surface.ctx).is_err() {
                     let _ = surface.ctx.get_image_data(0.0, 0.0, 1.0, 1.0);
                 }
@@ -824,6 +851,7 @@ impl SceneCache {
             shown: false,
             bins: Bins::default(),
             offload: None,
+            to_send: None,
         });
         if self.raster && self.use_worker && self.worker.is_none() {
             match RasterWorker::start() {
