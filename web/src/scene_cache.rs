@@ -75,6 +75,10 @@ pub const WORKER_MIN_STEPS: usize = 15_000;
 /// An answer the worker has not sent after this long is given up (the
 /// page paints those bands, and stops using the worker).
 pub const WORKER_TIMEOUT_MS: f64 = 3_000.0;
+/// A raster worker's job for a scene of at most this many edges is sent
+/// in the piece that plans the picture (encoding it takes about 1 ms per
+/// 10,000 edges); a bigger one is a piece of its own.
+pub const SEND_AT_ONCE_EDGES: usize = 20_000;
 /// Steps whose curves are flattened between two looks at the clock.
 pub const FLATTEN_CHUNK: usize = 2_048;
 /// Part of the remaining budget a chunk is sized to fill (the cost of
@@ -528,13 +532,15 @@ impl Job {
                     && bins.steps() >= worker_min_steps
                     && k < bands
                 {
-                    // The worker's bands: the job is made and sent next,
-                    // as a piece of its own (tens of ms with 50k edges).
+                    // The worker's bands: the job is made and sent now
+                    // (the worker is the long pole) unless it is big
+                    // (several ms with 50k edges): then as a piece of its own.
                     *to_send = Some(k);
                     progress.total = bins.band_steps(0..k).end;
                 }
             }
-            if let Some(k) = to_send.filter(|_| !stop(worked)) {
+            let small = scene.edges.len() <= SEND_AT_ONCE_EDGES;
+            if let Some(k) = to_send.filter(|_| small || !stop(worked)) {
                 *to_send = None;
                 worked = true;
                 let (w, h) = view.device_size();
