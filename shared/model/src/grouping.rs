@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use wiremap_wire::{Identity, IdentityKind};
 
+use crate::counting_sort::Ordered;
 use crate::graph::MapNode;
 
 /// What one map node stands for.
@@ -158,9 +159,37 @@ pub(crate) fn group_of(id: &Identity, grouping: Grouping, collapse_external: boo
 
 impl GroupTable {
     /// Groups every identity of `ids`.
+    /// The map's nodes for edges with (source group, target group, code)
+    /// `keys` (the groups of the edges' endpoints, sorted by key), each
+    /// group's node index ([`NO_NODE`] if none), and the edges to be put in
+    /// map order by [`crate::counting_sort::EdgeOrder`]: source node, target
+    /// node, then `rank` of the code.
+    pub(crate) fn edge_nodes(
+        &self,
+        keys: &[(u32, u32, u8)],
+        rank: impl Fn(u8) -> u32,
+    ) -> (Vec<MapNode>, Vec<u32>, Vec<Ordered>) {
+        let mut visible = vec![false; self.groups.len()];
+        for k in keys {
+            visible[k.0 as usize] = true;
+            visible[k.1 as usize] = true;
+        }
+        let (nodes, node_of_group) = self.nodes(&visible);
+        let items = (0u32..)
+            .zip(keys)
+            .map(|(slot, k)| Ordered {
+                slot,
+                source: node_of_group[k.0 as usize],
+                target: node_of_group[k.1 as usize],
+                rank: rank(k.2),
+            })
+            .collect();
+        (nodes, node_of_group, items)
+    }
+
     /// The map's nodes, one per group marked `visible` (by group index),
     /// sorted by key, and each group's node index ([`NO_NODE`] if none).
-    pub(crate) fn nodes(&self, visible: &[bool]) -> (Vec<MapNode>, Vec<u32>) {
+    fn nodes(&self, visible: &[bool]) -> (Vec<MapNode>, Vec<u32>) {
         let mut shown: Vec<u32> = (0..self.groups.len() as u32)
             .filter(|g| visible[*g as usize])
             .collect();

@@ -473,21 +473,8 @@ impl L4Aggregation {
     /// transport (none first), IP protocol. Returns those and the number
     /// of nodes.
     fn nodes(&mut self) -> (Vec<Ordered>, usize) {
-        let mut visible = vec![false; self.groups.groups.len()];
-        for k in &self.keys {
-            visible[k.0 as usize] = true;
-            visible[k.1 as usize] = true;
-        }
-        let (nodes, node_of_group) = self.groups.nodes(&visible);
-        let items = (0u32..)
-            .zip(&self.keys)
-            .map(|(slot, k)| Ordered {
-                slot,
-                source: node_of_group[k.0 as usize],
-                target: node_of_group[k.1 as usize],
-                rank: transport_of(k.2).map_or(0, |p| 1 + u32::from(p.0)) << 8 | u32::from(k.2),
-            })
-            .collect();
+        let rank = |ip: u8| transport_of(ip).map_or(0, |p| 1 + u32::from(p.0)) << 8 | u32::from(ip);
+        let (nodes, node_of_group, items) = self.groups.edge_nodes(&self.keys, rank);
         let n = nodes.len();
         self.out.nodes = nodes;
         self.out.node_of_group = node_of_group;

@@ -547,21 +547,7 @@ impl Sums {
         } else {
             settings.window_s()
         };
-        let mut visible = vec![false; self.groups.groups.len()];
-        for k in &self.keys {
-            visible[k.0 as usize] = true;
-            visible[k.1 as usize] = true;
-        }
-        let (nodes, node_of_group) = self.groups.nodes(&visible);
-        let items = (0u32..)
-            .zip(&self.keys)
-            .map(|(slot, k)| Ordered {
-                slot,
-                source: node_of_group[k.0 as usize],
-                target: node_of_group[k.1 as usize],
-                rank: u32::from(k.2),
-            })
-            .collect();
+        let (nodes, node_of_group, items) = self.groups.edge_nodes(&self.keys, u32::from);
         self.out = Some(Built {
             seconds,
             node_of_group,
