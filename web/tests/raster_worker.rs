@@ -18,6 +18,10 @@ use wiremap_web::view_state::ViewState;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+
+use common::{canvas_sized, context_2d};
+
 /// Waits `ms` milliseconds (the worker answers in its own time).
 async fn sleep(ms: i32) {
     let p = js_sys::Promise::new(&mut |done, _| {
@@ -171,21 +175,7 @@ async fn the_scene_cache_with_the_worker_paints_the_same_picture() {
     let map = ring(240, w, h);
     let view = ViewState::default();
     let f = frame(&map, &view, w, h);
-    let doc = web_sys::window()
-        .and_then(|w| w.document())
-        .expect("document");
-    let out: web_sys::HtmlCanvasElement = doc
-        .create_element("canvas")
-        .expect("canvas")
-        .unchecked_into();
-    out.set_width(w as u32);
-    out.set_height(h as u32);
-    let ctx: web_sys::CanvasRenderingContext2d = out
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .expect("2d")
-        .unchecked_into();
+    let ctx = context_2d(&canvas_sized(w, h));
     let mut cache = SceneCache::new_raster(4.0);
     cache.use_worker(true);
     cache.worker_min_steps = 1_000;
@@ -200,13 +190,7 @@ async fn the_scene_cache_with_the_worker_paints_the_same_picture() {
     }
     let done = done.expect("the picture finished");
     assert!(done.offloaded > 0, "the worker painted a share: {done:?}");
-    let front = cache.front_canvas().expect("a front picture");
-    let fctx: web_sys::CanvasRenderingContext2d = front
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .expect("2d")
-        .unchecked_into();
+    let fctx = context_2d(cache.front_canvas().expect("a front picture"));
     let got = fctx
         .get_image_data(0.0, 0.0, w, h)
         .expect("pixels")
