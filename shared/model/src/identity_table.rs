@@ -71,6 +71,24 @@ impl IdentityTable {
         self.push(identity.clone())
     }
 
+    /// [`IdentityTable::intern`] of an identity the caller gives away,
+    /// tried first at `hint` (where the same sender's identity at this
+    /// place was last time): an equal identity there is found without
+    /// hashing, a new one is stored without a copy.
+    pub(crate) fn intern_owned(&mut self, identity: Identity, hint: Option<u32>) -> u32 {
+        if let Some(h) = hint.filter(|&h| self.items.get(h as usize) == Some(&identity)) {
+            return h;
+        }
+        if let Some(&i) = self.index.get(&identity) {
+            return i;
+        }
+        if self.items.len() >= self.cap {
+            self.overflowed += 1;
+            return self.overflow_index();
+        }
+        self.push(identity)
+    }
+
     fn push(&mut self, identity: Identity) -> u32 {
         self.added_since_compaction += 1;
         let i = self.items.len() as u32;

@@ -109,6 +109,10 @@ struct ProbeState {
     /// Since the previous snapshot of the same epoch: its length in
     /// seconds and each counter's increase (aligned with `counters.rows`).
     rate: Option<(f64, Vec<Counts>)>,
+    /// Where the last snapshot's identities went in the table (by their
+    /// place in the snapshot; `u32::MAX` once compacted away): hints for
+    /// the next snapshot's.
+    remap: Vec<u32>,
 }
 
 /// Counters of what the L4 state did.
@@ -174,7 +178,7 @@ impl L4State {
     /// probe's previous counters into the totals; one older than (or equal
     /// to) the latest applied is refused. Rates are the increase since
     /// the probe's previous snapshot of the same epoch.
-    pub fn ingest(&mut self, snap: L4Snapshot) -> Result<(), ModelError> {
+    pub fn ingest(&mut self, mut snap: L4Snapshot) -> Result<(), ModelError> {
         if let Some(p) = self.probes.get(&snap.node) {
             if snap.epoch < p.epoch || (snap.epoch == p.epoch && snap.seq <= p.seq) {
                 self.stats.stale += 1;
@@ -195,10 +199,23 @@ impl L4State {
         if self.identities.should_compact(snap.identities.len() + 1) {
             self.compact_identities();
         }
-        let remap: Vec<u32> = snap
-            .identities
-            .iter()
-            .map(|id| self.identities.intern(id))
+        // A probe sends its identities in much the same order every time:
+        // each is looked for first where it was in the probe's last
+        // snapshot (no hashing of its strings when it is still there).
+        let hints = self
+            .probes
+            .get(&snap.node)
+            .map(|p| p.remap.as_slice())
+            .unwrap_or(&[]);
+        let hints = hints.to_vec();
+        let identities = std::mem::take(&mut snap.identities);
+        let remap: Vec<u32> = identities
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let hint = hints.get(i).copied().filter(|&h| h != u32::MAX);
+                self.identities.intern_owned(id, hint)
+            })
             .collect();
         let mut counters = Counters::default();
         for c in &snap.counters {
@@ -223,6 +240,7 @@ impl L4State {
             taken_at_us: snap.taken_at_us,
             counters,
             rate: None,
+            remap,
         };
         match self.probes.remove(&snap.node) {
             Some(old) if old.epoch == new.epoch => {
@@ -293,6 +311,9 @@ impl L4State {
         let remap = self.identities.compact(&live);
         for p in self.probes.values_mut() {
             p.counters.remap(&remap);
+            for h in &mut p.remap {
+                *h = remap.get(*h as usize).copied().unwrap_or(u32::MAX);
+            }
         }
         self.retired.remap(&remap);
     }

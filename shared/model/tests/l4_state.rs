@@ -398,3 +398,59 @@ proptest! {
         prop_assert_eq!(after, l4.graph(&s));
     }
 }
+
+/// A probe's identities are looked for where they were in its last
+/// snapshot: whether they come in the same order, reversed, or change
+/// between snapshots, and across identity compactions, the map is the one
+/// of the same counters with identities in a fixed order.
+#[test]
+fn identity_order_and_compaction_do_not_change_the_map() {
+    let ids = scene_identities();
+    let n = ids.len() as u32;
+    let mut fixed = L4State::with_identity_cap(8);
+    let mut shuffled = L4State::with_identity_cap(8);
+    for seq in 1..=12u64 {
+        let counters: Vec<(u32, u32, u64)> = (0..n)
+            .map(|i| (i, (i + seq as u32) % n, 100 * seq + u64::from(i)))
+            .collect();
+        fixed
+            .ingest(snapshot(
+                "a",
+                1,
+                seq,
+                seq as i64,
+                ids.clone(),
+                counters
+                    .iter()
+                    .map(|&(c, s, b)| counter(c, s, b, b, 1))
+                    .collect(),
+            ))
+            .unwrap();
+        // Every other snapshot lists the identities reversed.
+        let flip = |i: u32| if seq % 2 == 0 { n - 1 - i } else { i };
+        let mut order: Vec<_> = ids.clone();
+        if seq % 2 == 0 {
+            order.reverse();
+        }
+        shuffled
+            .ingest(snapshot(
+                "a",
+                1,
+                seq,
+                seq as i64,
+                order,
+                counters
+                    .iter()
+                    .map(|&(c, s, b)| counter(flip(c), flip(s), b, b, 1))
+                    .collect(),
+            ))
+            .unwrap();
+        for cumulative in [false, true] {
+            let s = ViewSettings {
+                cumulative,
+                ..Default::default()
+            };
+            assert_eq!(fixed.graph(&s), shuffled.graph(&s), "snapshot {seq}");
+        }
+    }
+}
