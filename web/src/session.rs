@@ -361,6 +361,10 @@ impl Session {
                     if links.step(graph, SLICE_LINKS) {
                         let (graph, links) = (std::mem::take(graph), std::mem::take(links));
                         job.stage = Stage::Ready(graph, links);
+                        // The layout's sync with thousands of new nodes
+                        // takes several ms: it starts a slice of its own.
+                        self.job = Some(job);
+                        return false;
                     }
                     false
                 }
@@ -401,7 +405,10 @@ impl Session {
     /// Runs a map computation in progress to its end (`wall_us`: when, for
     /// the frames held back meanwhile).
     pub fn finish_work(&mut self, wall_us: i64) -> bool {
-        let installed = self.work(wall_us, &mut || false);
+        let mut installed = false;
+        while self.job.is_some() {
+            installed |= self.work(wall_us, &mut || false);
+        }
         self.drop_retired(usize::MAX);
         installed
     }
