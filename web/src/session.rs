@@ -35,7 +35,7 @@ pub const SLICE_LINKS: usize = 32_768;
 /// string: dropping 300,000 took about 20 ms at once).
 pub const SLICE_DROPS: usize = 32_768;
 
-/// An L7 map being computed in time slices, for this (data, view).
+/// A map being computed in time slices, for this (data, view).
 #[derive(Debug)]
 struct MapJob {
     stage: Stage,

@@ -436,8 +436,10 @@ impl L4Aggregation {
         }
         let mut budget = max_counters.max(1);
         // The counters: each probe's (in name order), then the retired.
+        let mut probes = state.probes.values().skip(self.probe);
+        let mut probe = probes.next();
         while budget > 0 && matches!(self.phase, Phase::Reading) {
-            let (rows, rate, at) = match state.probes.values().nth(self.probe) {
+            let (rows, rate, at) = match probe {
                 Some(p) => (&p.counters.rows, p.rate.as_ref(), Some(p.taken_at_us)),
                 None => (&state.retired.rows, None, None),
             };
@@ -451,6 +453,7 @@ impl L4Aggregation {
             if to == rows.len() {
                 self.row = 0;
                 self.probe += 1;
+                probe = probes.next();
                 if self.probe > state.probes.len() {
                     self.phase = Phase::Nodes;
                 }
