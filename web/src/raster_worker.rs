@@ -422,7 +422,13 @@ impl RasterWorker {
     /// Starts the worker (from a script made in the page: nothing to
     /// serve); an error if this browser cannot.
     pub fn start() -> Result<RasterWorker, JsValue> {
-        let parts = js_sys::Array::of1(&JsValue::from_str(WORKER_JS));
+        RasterWorker::with_script(WORKER_JS)
+    }
+
+    /// A worker running `script` instead of the raster worker's (tests
+    /// use it for workers that fail or never answer).
+    pub fn with_script(script: &str) -> Result<RasterWorker, JsValue> {
+        let parts = js_sys::Array::of1(&JsValue::from_str(script));
         let opts = web_sys::BlobPropertyBag::new();
         opts.set_type("text/javascript");
         let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)?;

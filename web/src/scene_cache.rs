@@ -472,7 +472,7 @@ impl Job {
         deadline: f64,
         graph: &MapGraph,
         worker: &mut Option<RasterWorker>,
-        worker_min_steps: usize,
+        (worker_min_steps, worker_timeout_ms): (usize, f64),
     ) {
         let t0 = now_ms();
         let mut worked = false;
@@ -583,7 +583,7 @@ impl Job {
                 if let Some((id, y0, sent)) = *offload {
                     let answer = match worker.as_ref().and_then(|wk| wk.take(id)) {
                         Some(answer) => Some(answer),
-                        None if worker.is_none() || now_ms() - sent > WORKER_TIMEOUT_MS => {
+                        None if worker.is_none() || now_ms() - sent > worker_timeout_ms => {
                             Some(Err("no answer from the raster worker".to_string()))
                         }
                         None => None,
@@ -614,6 +614,13 @@ impl Job {
                 }
                 *shown = true;
             }
+        }
+        // Canvas 2D: the plan in parts, then its ops in chunks (the raster
+        // renderer painted above, and its progress is its own).
+        if raster.is_some() {
+            progress.slices += 1;
+            progress.work_ms += now_ms() - t0;
+            return;
         }
         while builder.is_none() && *planned < PLAN_PARTS && !stop(worked) {
             plan_part(scene, *planned, ops);
@@ -660,6 +667,8 @@ pub struct SceneCache {
     /// Pictures with fewer steps than this are painted by the page alone
     /// ([`WORKER_MIN_STEPS`]).
     pub worker_min_steps: usize,
+    /// How long an answer may take ([`WORKER_TIMEOUT_MS`]).
+    pub worker_timeout_ms: f64,
     slicer: Slicer,
     last_view: Option<View>,
     fast: bool,
@@ -686,6 +695,7 @@ impl SceneCache {
             use_worker: false,
             worker: None,
             worker_min_steps: WORKER_MIN_STEPS,
+            worker_timeout_ms: WORKER_TIMEOUT_MS,
             slicer: Slicer::default(),
             last_view: None,
             fast: true,
@@ -721,6 +731,18 @@ impl SceneCache {
         if !on {
             self.worker = None;
         }
+    }
+
+    /// Use `worker` as the raster worker (tests give one that fails).
+    pub fn set_worker(&mut self, worker: RasterWorker) {
+        self.use_worker = true;
+        self.worker = Some(worker);
+    }
+
+    /// A raster worker is in use (none before the first raster picture, or
+    /// after it failed).
+    pub fn has_worker(&self) -> bool {
+        self.worker.is_some()
     }
 
     /// Pictures are rasterised in WASM.
@@ -883,7 +905,7 @@ impl SceneCache {
             t0 + budget,
             graph,
             &mut self.worker,
-            self.worker_min_steps,
+            (self.worker_min_steps, self.worker_timeout_ms),
         );
         report.sliced = true;
         if !job.is_done() {

@@ -169,19 +169,17 @@ async fn the_pages_bands_and_the_workers_make_the_whole_picture() {
 /// The app's path: the scene cache sends the picture's last bands to the
 /// worker and paints the others in slices; the finished picture has the
 /// pixels of the one painted on the page alone.
-#[wasm_bindgen_test]
-async fn the_scene_cache_with_the_worker_paints_the_same_picture() {
-    let (w, h) = (800.0, 640.0);
-    let map = ring(240, w, h);
-    let view = ViewState::default();
-    let f = frame(&map, &view, w, h);
+/// Paints `f` through `cache`, one frame every 5 ms; the finished
+/// picture's progress and pixels.
+async fn cached_picture(
+    cache: &mut SceneCache,
+    f: &Frame<'_>,
+    (w, h): (f64, f64),
+) -> (wiremap_web::scene_cache::Progress, Vec<u8>) {
     let ctx = context_2d(&canvas_sized(w, h));
-    let mut cache = SceneCache::new_raster(4.0);
-    cache.use_worker(true);
-    cache.worker_min_steps = 1_000;
     let mut done = None;
     for _ in 0..1_000 {
-        let r = cache.frame(&ctx, &f, 1);
+        let r = cache.frame(&ctx, f, 1);
         done = r.completed.or(done);
         if !r.busy {
             break;
@@ -189,24 +187,65 @@ async fn the_scene_cache_with_the_worker_paints_the_same_picture() {
         sleep(5).await;
     }
     let done = done.expect("the picture finished");
-    assert!(done.offloaded > 0, "the worker painted a share: {done:?}");
     let fctx = context_2d(cache.front_canvas().expect("a front picture"));
     let got = fctx
         .get_image_data(0.0, 0.0, w, h)
         .expect("pixels")
         .data()
         .0;
+    (done, got)
+}
+
+/// The picture painted on the page alone, as the cache's pixels.
+fn page_picture(f: &Frame<'_>, (w, h): (f64, f64)) -> Vec<u8> {
     let mut want = Pixmap::new(w as usize, h as usize);
-    paint_scene(&mut want, &Scene::build(&f), &LIGHT, 1.0);
-    let want: Vec<u8> = want.linear().iter().flat_map(|p| p.to_le_bytes()).collect();
-    assert_eq!(got.len(), want.len());
-    let differ = got
-        .chunks(4)
-        .zip(want.chunks(4))
-        .filter(|(a, b)| a != b)
-        .count();
-    assert_eq!(
-        differ, 0,
-        "pixels that differ from the picture painted on the page"
-    );
+    paint_scene(&mut want, &Scene::build(f), &LIGHT, 1.0);
+    want.linear().iter().flat_map(|p| p.to_le_bytes()).collect()
+}
+
+fn differing(a: &[u8], b: &[u8]) -> usize {
+    assert_eq!(a.len(), b.len());
+    a.chunks(4).zip(b.chunks(4)).filter(|(x, y)| x != y).count()
+}
+
+/// The app's path: the scene cache sends the picture's last bands to the
+/// worker and paints the others in slices; the finished picture has the
+/// pixels of the one painted on the page alone.
+#[wasm_bindgen_test]
+async fn the_scene_cache_with_the_worker_paints_the_same_picture() {
+    let size = (800.0, 640.0);
+    let map = ring(240, size.0, size.1);
+    let view = ViewState::default();
+    let f = frame(&map, &view, size.0, size.1);
+    let mut cache = SceneCache::new_raster(4.0);
+    cache.use_worker(true);
+    cache.worker_min_steps = 1_000;
+    let (done, got) = cached_picture(&mut cache, &f, size).await;
+    assert!(done.offloaded > 0, "the worker painted a share: {done:?}");
+    assert!(cache.has_worker());
+    assert_eq!(differing(&got, &page_picture(&f, size)), 0);
+}
+
+/// A worker that fails, or never answers: the page paints the worker's
+/// bands itself, the picture is the same, and the cache stops using it.
+#[wasm_bindgen_test]
+async fn a_failing_or_silent_worker_leaves_the_picture_to_the_page() {
+    let size = (800.0, 640.0);
+    let map = ring(240, size.0, size.1);
+    let view = ViewState::default();
+    let f = frame(&map, &view, size.0, size.1);
+    let want = page_picture(&f, size);
+    let failing = "onmessage = (e) => postMessage({ id: e.data.id, error: 'broken on purpose' });";
+    let silent = "onmessage = () => {};";
+    for script in [failing, silent] {
+        let mut cache = SceneCache::new_raster(4.0);
+        cache.worker_min_steps = 1_000;
+        cache.worker_timeout_ms = 300.0;
+        cache.set_worker(RasterWorker::with_script(script).expect("a worker starts"));
+        let (done, got) = cached_picture(&mut cache, &f, size).await;
+        assert_eq!(done.offloaded, 0, "{script}: the page painted it all");
+        assert_eq!(done.done, done.total);
+        assert!(!cache.has_worker(), "{script}: the worker is dropped");
+        assert_eq!(differing(&got, &want), 0, "{script}");
+    }
 }
