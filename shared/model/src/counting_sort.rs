@@ -3,6 +3,13 @@
 //! in the browser. Sorting by several keys is one pass per key, least
 //! significant first.
 
+/// Items of a counting sort's pass that cost one budget unit of a map
+/// computation in steps (a unit is one stored entry or counter read: a
+/// pass moves an item in a few ns, reading an entry takes tens).
+pub(crate) const SORT_COST: usize = 4;
+/// Budget units one edge of a finished map costs to build.
+pub(crate) const EDGE_COST: usize = 8;
+
 /// `items` stably sorted by `key` (every key below `buckets`), and where
 /// each key's run starts: key `k`'s items are `sorted[starts[k]..starts[k + 1]]`.
 /// (The model sorts [`SortInSteps`]; this is its reference in tests.)

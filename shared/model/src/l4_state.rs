@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use wiremap_wire::{Identity, L4Snapshot, Protocol};
 
-use crate::counting_sort::{EdgeOrder, Ordered};
+use crate::counting_sort::{EdgeOrder, Ordered, EDGE_COST, SORT_COST};
 use crate::error::ModelError;
 use crate::fx_hash::{FxHashMap, FxHashSet};
 use crate::graph::{edge_key, HiddenStats, MapEdge, MapGraph, MapNode};
@@ -395,11 +395,6 @@ struct L4Built {
     order: Vec<u32>,
     edges: Vec<MapEdge>,
 }
-
-/// Budget units (counters read) one edge of the map costs to build.
-const EDGE_COST: usize = 8;
-/// Items of a counting sort's pass that cost one budget unit.
-const SORT_COST: usize = 4;
 
 impl L4Aggregation {
     /// A computation of `state`'s map with `settings`.

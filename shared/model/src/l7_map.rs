@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use wiremap_wire::{Entry, EntryBlock, EntryView, Identity, Protocol};
 
-use crate::counting_sort::{EdgeOrder, Ordered, SortInSteps};
+use crate::counting_sort::{EdgeOrder, Ordered, SortInSteps, EDGE_COST, SORT_COST};
 use crate::fx_hash::{FxHashMap, FxHashSet};
 use crate::graph::{edge_key, HiddenStats, MapEdge, MapGraph, MapNode};
 use crate::grouping::{GroupTable, NO_NODE};
@@ -220,13 +220,6 @@ enum Start {
 const UNSEEN: u32 = u32::MAX;
 /// [`Sums::slot_of_pair`] of a pair the legend hides.
 const HIDDEN: u32 = u32::MAX - 1;
-
-/// Budget units (stored entries read) one edge of the finished map costs
-/// to build, for [`L7Aggregation::advance`]'s limit.
-const EDGE_COST: usize = 8;
-/// Items of a counting sort's pass that cost one budget unit (a pass
-/// moves an item in a few ns; reading an entry takes tens).
-const SORT_COST: usize = 4;
 
 impl Sums {
     fn new(store: &L7Store, settings: &ViewSettings, now_us: i64) -> Sums {
@@ -495,15 +488,17 @@ impl Sums {
                     work
                 }
                 Start::ByEdge(sort) => {
-                    let (work, done) = sort.step(&self.latencies, |&(e, _)| e as usize, max);
+                    let (mut work, done) = sort.step(&self.latencies, |&(e, _)| e as usize, max);
                     if done {
                         let (by_edge, starts) = std::mem::take(sort).finish();
+                        // Taking the buckets apart: one more pass.
+                        work += by_edge.len();
                         self.latency_of = starts.windows(2).map(|w| w[0]..w[1]).collect();
                         self.by_edge = by_edge.into_iter().map(|(_, bucket)| bucket).collect();
                         self.latencies = Vec::new();
                         self.start = Start::Nodes;
                     }
-                    work + self.latencies.len()
+                    work
                 }
                 Start::Nodes => {
                     // The longest piece (thousands of nodes' strings):

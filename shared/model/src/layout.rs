@@ -181,8 +181,6 @@ fn soft_collide(
     }
 }
 
-/// Sorts `links` (node indices below `n`) by two stable counting sorts,
-/// second node then first (see [`counting_sort`]).
 /// A graph's layout links (one per pair of nodes joined by an edge either
 /// way, sorted) with their strengths, built in steps of at most a given
 /// number of edges' worth of work, for [`Layout::sync_with`]: with
@@ -201,9 +199,11 @@ pub struct LinkBuild {
     /// Also the nodes' neighbours (steps 5 and 6), for placing new nodes:
     /// node `i`'s are `adj[adj_start[i]..adj_start[i + 1]]`.
     adjacency: bool,
+    /// Both directions of every link (step 5), sorted by their first
+    /// node in step 6.
+    directed: Vec<(u32, u32)>,
     adj_start: Vec<usize>,
     adj: Vec<u32>,
-    fill: Vec<usize>,
 }
 
 impl LinkBuild {
@@ -220,9 +220,9 @@ impl LinkBuild {
             strength: Vec::new(),
             bias: Vec::new(),
             adjacency: false,
+            directed: Vec::new(),
             adj_start: Vec::new(),
             adj: Vec::new(),
-            fill: Vec::new(),
         }
     }
 
@@ -308,32 +308,24 @@ impl LinkBuild {
                     work
                 }
                 5 if self.adjacency => {
-                    self.adj_start = vec![0usize; n + 1];
-                    for &(a, b) in &self.links {
-                        self.adj_start[a as usize + 1] += 1;
-                        self.adj_start[b as usize + 1] += 1;
-                    }
-                    for i in 0..n {
-                        self.adj_start[i + 1] += self.adj_start[i];
-                    }
-                    self.fill = self.adj_start.clone();
-                    self.adj = vec![0u32; self.adj_start[n]];
+                    self.directed = self
+                        .links
+                        .iter()
+                        .flat_map(|&(a, b)| [(a, b), (b, a)])
+                        .collect();
                     self.step += 1;
-                    self.links.len()
+                    self.directed.len()
                 }
                 6 => {
-                    let to = self.links.len().min(self.next.saturating_add(budget));
-                    for &(a, b) in &self.links[self.next..to] {
-                        self.adj[self.fill[a as usize]] = b;
-                        self.fill[a as usize] += 1;
-                        self.adj[self.fill[b as usize]] = a;
-                        self.fill[b as usize] += 1;
-                    }
-                    let work = to - self.next;
-                    self.next = to;
-                    if to == self.links.len() {
+                    // A node's neighbours in link order: a stable counting
+                    // sort of both directions by their first node.
+                    let (work, done) = self.sort.step(&self.directed, |l| l.0 as usize, budget);
+                    if done {
+                        let (sorted, starts) = std::mem::take(&mut self.sort).finish();
+                        self.adj = sorted.into_iter().map(|(_, b)| b).collect();
+                        self.adj_start = starts;
+                        self.directed = Vec::new();
                         self.step += 1;
-                        self.fill = Vec::new();
                     }
                     work
                 }
@@ -1045,6 +1037,24 @@ mod tests {
                 }
                 // A finished build stays finished.
                 assert!(built.step(&graph, 1));
+                // With the neighbours: each node's in link order.
+                let mut with_adj = LinkBuild::new(&graph);
+                with_adj.adjacency = true;
+                while !with_adj.step(&graph, piece) {}
+                assert_eq!(with_adj.links, want);
+                assert_eq!(with_adj.adj_start.len(), n + 1);
+                for v in 0..n {
+                    let got = &with_adj.adj[with_adj.adj_start[v]..with_adj.adj_start[v + 1]];
+                    let expect: Vec<u32> = want
+                        .iter()
+                        .filter_map(|&(a, b)| match v as u32 {
+                            x if x == a => Some(b),
+                            x if x == b => Some(a),
+                            _ => None,
+                        })
+                        .collect();
+                    assert_eq!(got, &expect[..], "node {v}, pieces of {piece}");
+                }
             }
         }
     }
