@@ -291,6 +291,15 @@ impl Progress {
     }
 }
 
+/// The raster worker failed (`why`): it is dropped, and the page paints
+/// every step of the picture (`steps`) and of every picture after it.
+fn give_up(why: &str, worker: &mut Option<RasterWorker>, progress: &mut Progress, steps: usize) {
+    web_sys::console::warn_1(&format!("wiremap: {why}; painting on the page").into());
+    *worker = None;
+    progress.total = steps;
+    progress.offloaded = 0;
+}
+
 /// Paints the picture's next chunks with `paint`, each sized by `slicer`
 /// from the time left, until it is done or `deadline` has passed (the
 /// first chunk of a slice in which nothing else `worked` is always painted).
@@ -519,14 +528,16 @@ impl Job {
         }
         if let (None, Some(rc)) = (builder.as_ref(), raster.as_mut()) {
             // The raster renderer: steps into the buffer, then one put.
+            let pal = Palette::of(theme);
+            let (w, h) = view.device_size();
+            let (w, h) = (w as usize, h as usize);
+            let bands = h.div_ceil(BAND_ROWS);
             if *planned < PLAN_PARTS {
-                let (w, h) = view.device_size();
-                rc.pixmap.resize(w as usize, h as usize);
-                rc.pixmap.fill(Palette::of(theme).background);
+                rc.pixmap.resize(w, h);
+                rc.pixmap.fill(pal.background);
                 *planned = PLAN_PARTS;
-                *bins = Bins::binned(scene, view.dpr, h as usize, 0..usize::MAX);
+                *bins = Bins::binned(scene, view.dpr, h, 0..usize::MAX);
                 progress.total = bins.steps();
-                let bands = (h as usize).div_ceil(BAND_ROWS);
                 let k = split_band(bins, bands, WORKER_SHARE);
                 if worker.as_ref().is_some_and(|wk| !wk.busy())
                     && bins.steps() >= worker_min_steps
@@ -543,28 +554,18 @@ impl Job {
             if let Some(k) = to_send.filter(|_| small || !stop(worked)) {
                 *to_send = None;
                 worked = true;
-                let (w, h) = view.device_size();
-                let (w, h) = (w as usize, h as usize);
-                let bands = h.div_ceil(BAND_ROWS);
                 let y0 = k * BAND_ROWS;
-                let pal = Palette::of(theme);
                 let job = encode_job(scene, &pal, view.dpr, (w, h), k..bands);
                 match worker.as_mut().map(|wk| wk.send(job, (h - y0) * w * 4)) {
                     Some(Ok(id)) => {
                         *offload = Some((id, y0, now_ms()));
                         progress.offloaded = bins.steps() - progress.total;
                     }
-                    failed => {
-                        if let Some(Err(e)) = failed {
-                            web_sys::console::warn_2(
-                                &"wiremap: the raster worker refused a job; painting on the page:"
-                                    .into(),
-                                &e,
-                            );
-                        }
-                        *worker = None;
-                        progress.total = bins.steps();
+                    Some(Err(e)) => {
+                        let why = format!("the raster worker refused a job ({e:?})");
+                        give_up(&why, worker, progress, bins.steps());
                     }
+                    None => give_up("no raster worker", worker, progress, bins.steps()),
                 }
             }
             // The page's steps' curves flattened first, in pieces.
@@ -573,39 +574,31 @@ impl Job {
                 flat = bins.flatten(scene, view.dpr, progress.total, FLATTEN_CHUNK);
                 worked = true;
             }
-            let pal = Palette::of(theme);
             if flat {
                 paint_chunks(progress, slicer, deadline, &mut worked, |r| {
                     paint_steps(&mut rc.pixmap, scene, &pal, view.dpr, bins, r)
                 });
             }
-            if progress.is_done() {
-                if let Some((id, y0, sent)) = *offload {
-                    let answer = match worker.as_ref().and_then(|wk| wk.take(id)) {
-                        Some(answer) => Some(answer),
-                        None if worker.is_none() || now_ms() - sent > worker_timeout_ms => {
-                            Some(Err("no answer from the raster worker".to_string()))
-                        }
-                        None => None,
-                    };
-                    match answer {
-                        Some(Ok(rows)) => {
-                            rc.pixmap.set_rows(y0, &rows);
-                            *offload = None;
-                        }
-                        Some(Err(e)) => {
-                            // The page paints the worker's bands, and
-                            // every picture from now on.
-                            web_sys::console::warn_1(
-                                &format!("wiremap: {e}; painting on the page").into(),
-                            );
-                            *worker = None;
-                            *offload = None;
-                            progress.total = bins.steps();
-                            progress.offloaded = 0;
-                        }
-                        None => {}
+            if let Some((id, y0, sent)) = offload.filter(|_| progress.is_done()) {
+                match worker.as_ref().and_then(|wk| wk.take(id)) {
+                    Some(Ok(rows)) => {
+                        rc.pixmap.set_rows(y0, &rows);
+                        *offload = None;
                     }
+                    Some(Err(e)) => {
+                        *offload = None;
+                        give_up(&e, worker, progress, bins.steps());
+                    }
+                    None if worker.is_none() || now_ms() - sent > worker_timeout_ms => {
+                        *offload = None;
+                        give_up(
+                            "no answer from the raster worker",
+                            worker,
+                            progress,
+                            bins.steps(),
+                        );
+                    }
+                    None => {}
                 }
             }
             if progress.is_done() && offload.is_none() && to_send.is_none() && !*shown {
