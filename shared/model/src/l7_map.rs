@@ -228,8 +228,14 @@ impl Sums {
 
     /// The sums of nothing yet over identities `ids` and `pairs` pairs.
     fn of(ids: &[Identity], pairs: usize, settings: &ViewSettings, now_us: i64) -> Sums {
+        let groups = GroupTable::build(ids, settings.grouping, settings.collapse_external);
+        // Room for as many edges as there can be (one per pair of the
+        // store, fewer than the groups allow): a hash map or vector that
+        // doubles while the entries are read moves all it holds in one
+        // call (a 30 ms call at 150,000 edges in Chromium here).
+        let room = pairs.min(groups.groups.len().saturating_pow(2));
         Sums {
-            groups: GroupTable::build(ids, settings.grouping, settings.collapse_external),
+            groups,
             hidden_id: settings.hidden.hidden_identities(ids),
             hidden_proto: settings.hidden.hidden_protocols(),
             from: if settings.cumulative {
@@ -238,9 +244,9 @@ impl Sums {
                 now_us.saturating_sub(settings.window_us.max(1000))
             },
             slot_of_pair: vec![UNSEEN; pairs],
-            index: FxHashMap::default(),
-            keys: Vec::new(),
-            accs: Vec::new(),
+            index: FxHashMap::with_capacity_and_hasher(room, Default::default()),
+            keys: Vec::with_capacity(room),
+            accs: Vec::with_capacity(room),
             latencies: Vec::new(),
             by_edge: Vec::new(),
             latency_of: Vec::new(),
