@@ -34,6 +34,12 @@ pub const SLICE_LINKS: usize = 32_768;
 /// Edges of a replaced map dropped per time slice (each edge owns a
 /// string: dropping 300,000 took about 20 ms at once).
 pub const SLICE_DROPS: usize = 32_768;
+/// A map with at most this many nodes and [`SLICE_LINKS`] edges is shown
+/// in the slice that finished it even when the layout has nodes to place
+/// (the sync of the 10k-edge bench map, 2,000 nodes, took 1.2–1.4 ms in
+/// Chromium here); a bigger one's sync (placing nodes next to their
+/// neighbours walks the links) starts a slice of its own.
+pub const SYNC_AT_ONCE_NODES: usize = 4_096;
 
 /// A map being computed in time slices, for this (data, view).
 #[derive(Debug)]
@@ -56,8 +62,8 @@ enum Stage {
     Aggregate(Run),
     /// The map is computed; its links for the layout are being built.
     Link(MapGraph, LinkBuild),
-    /// Both are ready to be shown (the layout's sync with its nodes, in a
-    /// slice of its own).
+    /// Both are ready to be shown (a big map's layout sync with new nodes
+    /// in a slice of its own, see [`SYNC_AT_ONCE_NODES`]).
     Ready(MapGraph, LinkBuild),
 }
 
@@ -360,11 +366,18 @@ impl Session {
                 Stage::Link(graph, links) => {
                     if links.step(graph, SLICE_LINKS) {
                         let (graph, links) = (std::mem::take(graph), std::mem::take(links));
+                        let long_sync = links.changes_nodes()
+                            && (graph.nodes.len() > SYNC_AT_ONCE_NODES
+                                || graph.edges.len() > SLICE_LINKS);
                         job.stage = Stage::Ready(graph, links);
                         // The layout's sync with thousands of new nodes
                         // takes several ms: it starts a slice of its own.
-                        self.job = Some(job);
-                        return false;
+                        // With the same nodes it only swaps the links, and
+                        // a small map's is short: shown in this slice.
+                        if long_sync {
+                            self.job = Some(job);
+                            return false;
+                        }
                     }
                     false
                 }

@@ -8,7 +8,7 @@ mod fixtures;
 use fixtures::*;
 use wasm_bindgen_test::*;
 use wiremap_model::Grouping;
-use wiremap_web::session::{Session, SLICE_ENTRIES};
+use wiremap_web::session::{Session, SLICE_ENTRIES, SYNC_AT_ONCE_NODES};
 use wiremap_web::view_state::{MapType, ViewState};
 use wiremap_wire::Protocol;
 
@@ -101,7 +101,7 @@ fn a_sliced_map_equals_the_map_computed_at_once() {
         // reading them, one more at most), the edges ordered (three sorts,
         // within a slice here) and built (one counting as 8 entries); one
         // more slice builds the layout's links (fewer than SLICE_LINKS
-        // here), and one shows the map (the layout's sync with its nodes).
+        // here) and shows the map (the layout's sync with a few nodes).
         let reading = (BATCHES * PER_BATCH).div_ceil(SLICE_ENTRIES as u64);
         let latencies = s.graph.edges.iter().filter(|e| e.latency.is_some());
         let responses: u64 = latencies.map(|e| e.entries).sum();
@@ -233,4 +233,59 @@ fn a_sliced_l4_map_equals_the_map_computed_at_once() {
         assert_eq!(s.graph, at_once.graph, "{grouping:?}");
         assert!(!s.graph.edges.is_empty());
     }
+}
+
+/// `pods` pods in namespaces `ns-0`..`ns-3`, each calling the next one once.
+fn ring_of_pods(pods: u32) -> Vec<u8> {
+    let ids: Vec<_> = (0..pods)
+        .map(|i| pod(&format!("pod-{i}"), &format!("ns-{}", i % 4), "node-a", 1))
+        .collect();
+    let entries = (0..pods)
+        .map(|i| entry(u64::from(i), i, (i + 1) % pods, Protocol::HTTP, 100, 200))
+        .collect();
+    l7_frame("node-a", 1, ids, entries)
+}
+
+#[wasm_bindgen_test]
+fn a_small_map_is_shown_in_the_slice_that_finished_it_a_big_ones_sync_waits() {
+    // A map of 40 pods whose nodes differ from the map shown: computed,
+    // linked and shown in one call when time allows.
+    let mut s = loaded(true);
+    s.set_view(view("redis"), WALL);
+    s.finish_work(WALL);
+    s.set_view(
+        view("src.namespace == \"ns-1\" && dst.namespace == \"ns-1\""),
+        WALL,
+    );
+    let keys = |s: &Session| {
+        s.graph
+            .nodes
+            .iter()
+            .map(|n| n.key.clone())
+            .collect::<Vec<_>>()
+    };
+    let before = keys(&s);
+    assert!(s.work(WALL, &mut || false));
+    assert!(!s.computing());
+    assert_ne!(keys(&s), before);
+
+    // Past SYNC_AT_ONCE_NODES nodes new to the layout, the sync (placing
+    // them) starts a call of its own.
+    let pods = SYNC_AT_ONCE_NODES as u32 + 1_000;
+    let mut s = Session::new(ViewState::default(), "ws://t/ws".into());
+    s.set_time_slicing(true, WALL);
+    s.receive(ring_of_pods(pods), WALL);
+    s.set_view(view("src.namespace == \"ns-1\""), WALL);
+    s.finish_work(WALL);
+    let quarter = s.graph.nodes.len();
+    s.set_view(view(""), WALL);
+    assert!(!s.work(WALL, &mut || false), "the sync waits for a call");
+    assert!(s.computing());
+    assert_eq!(s.graph.nodes.len(), quarter, "the old map is still shown");
+    assert!(s.work(WALL, &mut || false));
+    assert_eq!(s.graph.nodes.len(), pods as usize);
+    // The same map again (same nodes): only links change, shown at once.
+    s.set_view(view("http"), WALL);
+    assert!(s.work(WALL, &mut || false));
+    assert_eq!(s.graph.nodes.len(), pods as usize);
 }

@@ -234,6 +234,14 @@ impl LinkBuild {
         links
     }
 
+    /// Whether the layout's sync with these links changes its nodes (built
+    /// by [`LinkBuild::for_layout`] for a graph whose nodes the layout does
+    /// not have exactly): that sync places nodes and costs milliseconds
+    /// per thousand; otherwise it only swaps the links.
+    pub fn changes_nodes(&self) -> bool {
+        self.adjacency
+    }
+
     fn done(&self) -> bool {
         self.step > 6 || (self.step > 4 && !self.adjacency)
     }
