@@ -943,7 +943,7 @@ async fn filter_change_in_the_app_10k() {
                     .await;
                     if measured {
                         console_log!(
-                            "BENCH filter_change_in_the_app round={} cache={} filter={:?} edges={} redrawn_ms={:.1} frames={} longest_frame_ms={:.1} (worker's steps {} of {})",
+                            "BENCH filter_change_in_the_app round={} cache={} filter={:?} edges={} redrawn_ms={:.1} frames={} longest_frame_ms={:.1} (worker's steps {} of {}; next share {:.2})",
                             round,
                             name,
                             filter,
@@ -952,7 +952,8 @@ async fn filter_change_in_the_app_10k() {
                             frames,
                             longest,
                             done.offloaded,
-                            done.offloaded + done.total
+                            done.offloaded + done.total,
+                            cache.share_rates.share()
                         );
                     }
                 }

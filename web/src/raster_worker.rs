@@ -393,10 +393,11 @@ onmessage = (e) => {
 /// What came back for a job: the rows' pixels, or why not.
 pub type Answer = Result<Vec<u8>, String>;
 
-/// Answers received, and how many jobs are out.
+/// Answers received (with when, `performance.now()` ms), and how many
+/// jobs are out.
 #[derive(Debug, Default)]
 struct Inbox {
-    answers: HashMap<u32, Answer>,
+    answers: HashMap<u32, (Answer, f64)>,
     out: usize,
 }
 
@@ -451,9 +452,12 @@ impl RasterWorker {
                         .and_then(|e| e.as_string())
                         .unwrap_or_else(|| "the raster worker failed".into())),
                 };
+                let arrived = web_sys::window()
+                    .and_then(|w| w.performance())
+                    .map_or(0.0, |p| p.now());
                 let mut inbox = into.borrow_mut();
                 inbox.out = inbox.out.saturating_sub(1);
-                inbox.answers.insert(id as u32, answer);
+                inbox.answers.insert(id as u32, (answer, arrived));
             });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         Ok(RasterWorker {
@@ -495,6 +499,12 @@ impl RasterWorker {
 
     /// The answer to job `id`, once it came.
     pub fn take(&self, id: u32) -> Option<Answer> {
+        self.take_timed(id).map(|(answer, _)| answer)
+    }
+
+    /// The same with the time it came (`performance.now()`, ms), which
+    /// may be a slice of the page before it is taken.
+    pub fn take_timed(&self, id: u32) -> Option<(Answer, f64)> {
         self.inbox.borrow_mut().answers.remove(&id)
     }
 }

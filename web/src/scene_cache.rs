@@ -63,10 +63,17 @@ pub const MAX_CHUNK: usize = 8_192;
 /// built (about 1 ms of work for 4,096 edges in WASM here).
 pub const BUILD_CHUNK: usize = 4_096;
 /// The raster worker's share of a picture's steps (its bands are the
-/// picture's last): it paints without a break while the page paints its
-/// share in slices of [`SLICE_BUDGET_MS`] per frame, so a third each
-/// finishes at about the same time.
-pub const WORKER_SHARE: f64 = 2.0 / 3.0;
+/// picture's last) until both sides' speeds are known ([`ShareRates`]):
+/// it paints without a break while the page paints its share in slices
+/// of [`SLICE_BUDGET_MS`] per frame, but it decodes, bins and sends back
+/// its part, and shares the machine with the browser's other threads.
+pub const WORKER_SHARE: f64 = 0.5;
+/// Bounds of the learnt share (neither side is left idle on the strength
+/// of one odd picture).
+pub const SHARE_BOUNDS: (f64, f64) = (0.2, 0.8);
+/// A picture teaches the share only if each side painted at least this
+/// many steps (below, fixed costs dominate the times).
+pub const LEARN_MIN_STEPS: usize = 2_000;
 /// Pictures with fewer steps are painted by the page alone: for them the
 /// round trip (a frame or two) costs more than the worker saves (measured
 /// in `filter_change_in_the_app_10k`: 2,600 and 13,500 steps were slower
@@ -260,6 +267,41 @@ impl Slicer {
             None => c,
             Some(old) => 0.5 * old + 0.5 * c,
         });
+    }
+}
+
+/// How fast each side painted its part of the last pictures, in steps per
+/// ms of wall time (the page's from the picture's plan to its last step,
+/// frames waited for included; the worker's from the job's sending to its
+/// answer), and so the worker's share that makes both finish together.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ShareRates {
+    pub page: Option<f64>,
+    pub worker: Option<f64>,
+}
+
+impl ShareRates {
+    /// The worker's share of the next picture's steps.
+    pub fn share(&self) -> f64 {
+        match (self.page, self.worker) {
+            (Some(p), Some(w)) if p > 0.0 && w > 0.0 => {
+                (w / (p + w)).clamp(SHARE_BOUNDS.0, SHARE_BOUNDS.1)
+            }
+            _ => WORKER_SHARE,
+        }
+    }
+
+    /// Learns from a picture whose page painted `page` steps in `page_ms`
+    /// and whose worker painted `worker` steps in `worker_ms` (each rate
+    /// halfway to the new one).
+    pub fn learn(&mut self, (page, page_ms): (usize, f64), (worker, worker_ms): (usize, f64)) {
+        if page < LEARN_MIN_STEPS || worker < LEARN_MIN_STEPS || !(page_ms > 0.0 && worker_ms > 0.0)
+        {
+            return;
+        }
+        let mix = |old: Option<f64>, new: f64| Some(old.map_or(new, |o| 0.5 * o + 0.5 * new));
+        self.page = mix(self.page, page as f64 / page_ms);
+        self.worker = mix(self.worker, worker as f64 / worker_ms);
     }
 }
 
@@ -462,6 +504,10 @@ struct Job {
     offload: Option<(u32, usize, f64)>,
     /// The first band of the worker's share, before its job is sent.
     to_send: Option<usize>,
+    /// When the raster picture was planned, and how long the page took
+    /// to paint its steps (for [`ShareRates`]).
+    planned_at: f64,
+    page_ms: Option<f64>,
 }
 
 impl Job {
@@ -482,6 +528,7 @@ impl Job {
         graph: &MapGraph,
         worker: &mut Option<RasterWorker>,
         (worker_min_steps, worker_timeout_ms): (usize, f64),
+        rates: &mut ShareRates,
     ) {
         let t0 = now_ms();
         let mut worked = false;
@@ -502,6 +549,8 @@ impl Job {
             bins,
             offload,
             to_send,
+            planned_at,
+            page_ms,
         } = self;
         if let Some(b) = builder.as_mut() {
             let f = Frame {
@@ -536,9 +585,10 @@ impl Job {
                 rc.pixmap.resize(w, h);
                 rc.pixmap.fill(pal.background);
                 *planned = PLAN_PARTS;
+                *planned_at = t0;
                 *bins = Bins::binned(scene, view.dpr, h, 0..usize::MAX);
                 progress.total = bins.steps();
-                let k = split_band(bins, bands, WORKER_SHARE);
+                let k = split_band(bins, bands, rates.share());
                 if worker.as_ref().is_some_and(|wk| !wk.busy())
                     && bins.steps() >= worker_min_steps
                     && k < bands
@@ -579,13 +629,20 @@ impl Job {
                     paint_steps(&mut rc.pixmap, scene, &pal, view.dpr, bins, r)
                 });
             }
+            if progress.is_done() && page_ms.is_none() {
+                *page_ms = Some(now_ms() - *planned_at);
+            }
             if let Some((id, y0, sent)) = offload.filter(|_| progress.is_done()) {
-                match worker.as_ref().and_then(|wk| wk.take(id)) {
-                    Some(Ok(rows)) => {
+                match worker.as_ref().and_then(|wk| wk.take_timed(id)) {
+                    Some((Ok(rows), arrived)) => {
                         rc.pixmap.set_rows(y0, &rows);
                         *offload = None;
+                        rates.learn(
+                            (progress.total, page_ms.unwrap_or(0.0)),
+                            (progress.offloaded, arrived - sent),
+                        );
                     }
-                    Some(Err(e)) => {
+                    Some((Err(e), _)) => {
                         *offload = None;
                         give_up(&e, worker, progress, bins.steps());
                     }
@@ -662,6 +719,8 @@ pub struct SceneCache {
     pub worker_min_steps: usize,
     /// How long an answer may take ([`WORKER_TIMEOUT_MS`]).
     pub worker_timeout_ms: f64,
+    /// What the last pictures taught of the worker's share.
+    pub share_rates: ShareRates,
     slicer: Slicer,
     last_view: Option<View>,
     fast: bool,
@@ -689,6 +748,7 @@ impl SceneCache {
             worker: None,
             worker_min_steps: WORKER_MIN_STEPS,
             worker_timeout_ms: WORKER_TIMEOUT_MS,
+            share_rates: ShareRates::default(),
             slicer: Slicer::default(),
             last_view: None,
             fast: true,
@@ -873,6 +933,8 @@ impl SceneCache {
             bins: Bins::default(),
             offload: None,
             to_send: None,
+            planned_at: 0.0,
+            page_ms: None,
         });
         if self.raster && self.use_worker && self.worker.is_none() {
             match RasterWorker::start() {
@@ -899,6 +961,7 @@ impl SceneCache {
             graph,
             &mut self.worker,
             (self.worker_min_steps, self.worker_timeout_ms),
+            &mut self.share_rates,
         );
         report.sliced = true;
         if !job.is_done() {
@@ -1142,5 +1205,33 @@ mod tests {
         assert_eq!(style_before(&ops, 3), Some(Op::EdgeStyle(k)));
         assert_eq!(style_before(&ops, 4), Some(Op::NodeFill(3)));
         assert_eq!(style_before(&ops, 99), Some(Op::NodeFill(3)));
+    }
+
+    #[wasm_bindgen_test]
+    fn the_worker_share_follows_both_sides_speeds() {
+        let mut r = ShareRates::default();
+        assert_eq!(r.share(), WORKER_SHARE);
+        // Too little on one side: nothing learnt.
+        r.learn((LEARN_MIN_STEPS - 1, 10.0), (20_000, 50.0));
+        r.learn((20_000, 50.0), (10, 1.0));
+        r.learn((20_000, 0.0), (20_000, 50.0));
+        assert_eq!(r, ShareRates::default());
+        // The worker twice as fast as the page: two thirds of the steps.
+        r.learn((10_000, 50.0), (20_000, 50.0));
+        assert!((r.share() - 2.0 / 3.0).abs() < 1e-9, "{}", r.share());
+        // Then as fast: each rate goes halfway (page 200 -> 300 steps/ms).
+        r.learn((20_000, 50.0), (20_000, 50.0));
+        assert_eq!(r.page, Some(300.0));
+        assert_eq!(r.worker, Some(400.0));
+        assert!((r.share() - 4.0 / 7.0).abs() < 1e-9);
+        // A worker that crawls is still given the lower bound, not nothing.
+        for _ in 0..20 {
+            r.learn((20_000, 10.0), (2_000, 1_000.0));
+        }
+        assert_eq!(r.share(), SHARE_BOUNDS.0);
+        for _ in 0..40 {
+            r.learn((2_000, 1_000.0), (20_000, 10.0));
+        }
+        assert_eq!(r.share(), SHARE_BOUNDS.1);
     }
 }
