@@ -209,6 +209,10 @@ impl L4State {
             .unwrap_or(&[]);
         let hints = hints.to_vec();
         let identities = std::mem::take(&mut snap.identities);
+        // Those beyond the last snapshot's are likely new: room for them
+        // at once rather than an index that grows (and rehashes) meanwhile.
+        self.identities
+            .reserve(identities.len().saturating_sub(hints.len()));
         let remap: Vec<u32> = identities
             .into_iter()
             .enumerate()
