@@ -845,9 +845,6 @@ fn l4_map_10k_nodes_50k_flows() {
             let t0 = now_ms();
             let done = sliced.work(T0, &mut || now_ms() - t0 >= WORK_MS);
             longest = longest.max(now_ms() - t0);
-            if now_ms() - t0 > 12.5 {
-                console_log!("TMP call {} {:.1}", frames, now_ms() - t0);
-            }
             frames += 1;
             if done {
                 break;
