@@ -76,13 +76,23 @@ impl Feed {
     /// `wall_us`. A bad frame is counted and remembered as the last error;
     /// it never panics.
     pub fn ingest_bytes(&mut self, bytes: &[u8], wall_us: i64) {
+        if let Some(frame) = self.decode_counted(bytes) {
+            self.apply(frame, wall_us);
+        }
+    }
+
+    /// The decoding half of [`Feed::ingest_bytes`] (counted; a bad frame
+    /// is counted and remembered as the last error, and gives `None`):
+    /// the frame is then to be [`Feed::apply`]'d.
+    pub fn decode_counted(&mut self, bytes: &[u8]) -> Option<Frame> {
         self.counters.frames += 1;
         self.counters.bytes += bytes.len() as u64;
         match decode(bytes) {
-            Ok(frame) => self.apply(frame, wall_us),
+            Ok(frame) => Some(frame),
             Err(e) => {
                 self.counters.decode_errors += 1;
                 self.last_error = Some(e.to_string());
+                None
             }
         }
     }

@@ -16,6 +16,7 @@ use crate::camera::Camera;
 use crate::feed::Feed;
 use crate::geometry::{bounds, Point};
 use crate::view_state::{MapType, ViewState};
+use wiremap_wire::Frame;
 
 /// Rows in the table view; beyond it the table says how many are left out.
 pub const TABLE_MAX_ROWS: usize = 5_000;
@@ -25,8 +26,14 @@ pub const LAYOUT_SEED: u64 = 0x5eed_f3a9;
 /// clock when it runs in time slices (a few milliseconds of work).
 pub const SLICE_ENTRIES: usize = 4_096;
 /// Received bytes held back while a map computation is in progress; past
-/// this they are taken in at once (and the computation starts over).
+/// this they are taken in at once, in order (and the computation starts
+/// over).
 pub const HOLD_CAP_BYTES: usize = 32 << 20;
+/// A received frame this big (a large L4 snapshot: 10,000 identities are
+/// about 700 kB) is decoded in one time slice and taken in by the next,
+/// never in the WebSocket's message handler: decoding and interning the
+/// first 10,000-identity snapshot of a tab took 14–26 ms in Chromium here.
+pub const SLICE_FRAME_BYTES: usize = 256 << 10;
 
 /// Layout links ([`LinkBuild`]) a time slice builds between two looks at
 /// the clock (a few milliseconds of work).
@@ -238,9 +245,12 @@ pub struct Session {
     job: Option<MapJob>,
     /// Replaced maps, dropped a piece per time slice.
     retired: Vec<MapGraph>,
-    /// Frames received during a sliced computation, taken in after it.
+    /// Frames received during a sliced computation (or big ones, or any
+    /// behind them), taken in by the next slices, in order; the first of
+    /// them maybe decoded already.
     held: VecDeque<Vec<u8>>,
     held_bytes: usize,
+    decoded: Option<Frame>,
 }
 
 impl Session {
@@ -277,6 +287,7 @@ impl Session {
             retired: Vec::new(),
             held: VecDeque::new(),
             held_bytes: 0,
+            decoded: None,
         }
     }
 
@@ -292,10 +303,22 @@ impl Session {
         }
     }
 
-    /// Takes in one received frame at `wall_us`, or holds it back while a
-    /// map computation is in progress (up to [`HOLD_CAP_BYTES`]).
+    /// Takes in one received frame at `wall_us`, or holds it back for
+    /// [`Session::work`] while a map computation is in progress (up to
+    /// [`HOLD_CAP_BYTES`]), and in time-slicing mode when it is big
+    /// ([`SLICE_FRAME_BYTES`]) or frames are held already (order is kept).
     pub fn receive(&mut self, bytes: Vec<u8>, wall_us: i64) {
-        if self.job.is_some() && self.held_bytes + bytes.len() <= HOLD_CAP_BYTES {
+        let waits = self.job.is_some()
+            || (self.sliced
+                && (bytes.len() >= SLICE_FRAME_BYTES
+                    || !self.held.is_empty()
+                    || self.decoded.is_some()));
+        if waits && self.held_bytes + bytes.len() > HOLD_CAP_BYTES {
+            // No frame is taken in before those held (a hidden tab gets no
+            // animation frames to take them in by slices).
+            self.take_in_held(wall_us, true, &mut || false);
+        }
+        if waits && self.held_bytes + bytes.len() <= HOLD_CAP_BYTES {
             self.held_bytes += bytes.len();
             self.held.push_back(bytes);
         } else {
@@ -303,9 +326,9 @@ impl Session {
         }
     }
 
-    /// Frames held back, waiting for a map computation to end.
+    /// Frames held back, not taken in yet.
     pub fn held_frames(&self) -> usize {
-        self.held.len()
+        self.held.len() + usize::from(self.decoded.is_some())
     }
 
     /// A map computation is in progress.
@@ -328,11 +351,13 @@ impl Session {
     /// ([`SLICE_ENTRIES`] entries, then the map's edges and its layout
     /// links a piece at a time), until it is done or `out_of_time` says to
     /// stop (asked after every slice; at least one slice runs). True when
-    /// a new map was installed (held frames are then taken in). A replaced
-    /// map is dropped a piece per call too.
+    /// a new map was installed. A replaced map is dropped a piece per call
+    /// too; with no computation in progress, held frames are taken in (in
+    /// the time left after a map is installed, else at least one).
     pub fn work(&mut self, wall_us: i64, out_of_time: &mut dyn FnMut() -> bool) -> bool {
         self.drop_retired(SLICE_DROPS);
         let Some(mut job) = self.job.take() else {
+            self.take_in_held(wall_us, true, out_of_time);
             return false;
         };
         let errors = self.filter_eval_errors.clone();
@@ -394,7 +419,7 @@ impl Session {
         if let Stage::Ready(graph, links) = job.stage {
             self.install(graph, links, job.key);
         }
-        self.take_in_held(wall_us);
+        self.take_in_held(wall_us, false, out_of_time);
         true
     }
 
@@ -419,7 +444,7 @@ impl Session {
     /// the frames held back meanwhile).
     pub fn finish_work(&mut self, wall_us: i64) -> bool {
         let mut installed = false;
-        while self.job.is_some() {
+        while self.job.is_some() || self.held_frames() > 0 {
             installed |= self.work(wall_us, &mut || false);
         }
         self.drop_retired(usize::MAX);
@@ -431,11 +456,35 @@ impl Session {
         self.retired.len()
     }
 
-    fn take_in_held(&mut self, wall_us: i64) {
-        while let Some(bytes) = self.held.pop_front() {
-            self.feed.ingest_bytes(&bytes, wall_us);
+    /// Takes in held frames in order until `out_of_time` (asked after each
+    /// piece, and before the first unless `first_free`): a small frame is a
+    /// piece, a big one two (decoding it, then applying it).
+    fn take_in_held(
+        &mut self,
+        wall_us: i64,
+        first_free: bool,
+        out_of_time: &mut dyn FnMut() -> bool,
+    ) {
+        if !first_free && out_of_time() {
+            return;
         }
-        self.held_bytes = 0;
+        loop {
+            if let Some(frame) = self.decoded.take() {
+                self.feed.apply(frame, wall_us);
+            } else if let Some(bytes) = self.held.pop_front() {
+                self.held_bytes -= bytes.len();
+                if bytes.len() >= SLICE_FRAME_BYTES {
+                    self.decoded = self.feed.decode_counted(&bytes);
+                } else {
+                    self.feed.ingest_bytes(&bytes, wall_us);
+                }
+            } else {
+                return;
+            }
+            if out_of_time() {
+                return;
+            }
+        }
     }
 
     /// Shows `graph`, whose layout links are (being) built in `links`; the

@@ -8,7 +8,7 @@ mod fixtures;
 use fixtures::*;
 use wasm_bindgen_test::*;
 use wiremap_model::Grouping;
-use wiremap_web::session::{Session, SLICE_ENTRIES, SYNC_AT_ONCE_NODES};
+use wiremap_web::session::{Session, SLICE_ENTRIES, SLICE_FRAME_BYTES, SYNC_AT_ONCE_NODES};
 use wiremap_web::view_state::{MapType, ViewState};
 use wiremap_wire::Protocol;
 
@@ -288,4 +288,69 @@ fn a_small_map_is_shown_in_the_slice_that_finished_it_a_big_ones_sync_waits() {
     s.set_view(view("http"), WALL);
     assert!(s.work(WALL, &mut || false));
     assert_eq!(s.graph.nodes.len(), pods as usize);
+}
+
+/// An L4 snapshot of `pods` pods (bigger than `SLICE_FRAME_BYTES` from
+/// about 4,000 pods on).
+fn big_snapshot(node: &str, seq: u64, pods: u32) -> Vec<u8> {
+    let ids = (0..pods)
+        .map(|i| pod(&format!("pod-{i}"), &format!("ns-{}", i % 4), node, 1))
+        .collect();
+    let counters = (0..pods)
+        .map(|i| counter(i, (i + 1) % pods, 100, 200))
+        .collect();
+    l4_frame(node, seq, ids, counters)
+}
+
+#[wasm_bindgen_test]
+fn a_big_frame_is_decoded_in_one_slice_and_taken_in_by_the_next_in_order() {
+    let big = big_snapshot("node-a", 1, 10_000);
+    assert!(big.len() >= SLICE_FRAME_BYTES, "{} bytes", big.len());
+    let small = l4_frame(
+        "node-b",
+        1,
+        vec![
+            pod("b-0", "ns-0", "node-b", 1),
+            pod("b-1", "ns-0", "node-b", 2),
+        ],
+        vec![counter(0, 1, 10, 20)],
+    );
+    let mut s = Session::new(ViewState::default(), "ws://t/ws".into());
+    s.set_time_slicing(true, WALL);
+    s.finish_work(WALL);
+    let frames = |s: &Session| s.feed.counters().frames;
+    let snapshots = |s: &Session| s.feed.counters().l4_snapshots;
+    // Not taken in by the message handler; a small frame after it waits
+    // behind it.
+    s.receive(big.clone(), WALL);
+    s.receive(small.clone(), WALL);
+    assert_eq!((frames(&s), s.held_frames()), (0, 2));
+    // One slice decodes it, the next applies it, the one after that the
+    // small frame (each slice out of time after one piece).
+    assert!(!s.work(WALL, &mut || true));
+    assert_eq!((frames(&s), snapshots(&s), s.held_frames()), (1, 0, 2));
+    assert!(!s.work(WALL, &mut || true));
+    assert_eq!((snapshots(&s), s.held_frames()), (1, 1));
+    assert!(!s.work(WALL, &mut || true));
+    assert_eq!((frames(&s), snapshots(&s), s.held_frames()), (2, 2, 0));
+    // The same as taking both in at once.
+    let mut at_once = Session::new(ViewState::default(), "ws://t/ws".into());
+    at_once.receive(big.clone(), WALL);
+    at_once.receive(small.clone(), WALL);
+    let mut l4 = view("");
+    l4.map = MapType::L4;
+    for x in [&mut s, &mut at_once] {
+        x.set_view(l4.clone(), WALL);
+        x.finish_work(WALL);
+    }
+    assert_eq!(s.graph, at_once.graph);
+    assert_eq!(s.graph.nodes.len(), 10_002);
+    // A bad big frame is counted as one, and loses nothing else.
+    let mut bad = big_snapshot("node-c", 1, 10_000);
+    bad.truncate(bad.len() - 7);
+    s.receive(bad, WALL);
+    s.receive(big_snapshot("node-a", 2, 10_000), WALL);
+    s.finish_work(WALL);
+    assert_eq!(s.feed.counters().decode_errors, 1);
+    assert_eq!((frames(&s), snapshots(&s), s.held_frames()), (4, 3, 0));
 }
