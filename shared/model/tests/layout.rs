@@ -304,3 +304,57 @@ proptest! {
         prop_assert_eq!(l.position(&key), Some((x, y)));
     }
 }
+
+/// Pairs of nodes whose discs (radius 10, the default) overlap.
+fn overlapping_pairs(p: &[(f64, f64)]) -> usize {
+    let mut cells: std::collections::HashMap<(i64, i64), Vec<usize>> = Default::default();
+    for (i, &(x, y)) in p.iter().enumerate() {
+        cells
+            .entry(((x / 20.0).floor() as i64, (y / 20.0).floor() as i64))
+            .or_default()
+            .push(i);
+    }
+    let mut n = 0;
+    for (i, &(x, y)) in p.iter().enumerate() {
+        let (cx, cy) = ((x / 20.0).floor() as i64, (y / 20.0).floor() as i64);
+        for dx in -1..=1 {
+            for dy in -1..=1 {
+                for &j in cells.get(&(cx + dx, cy + dy)).into_iter().flatten() {
+                    let d = (p[j].0 - x).hypot(p[j].1 - y);
+                    if j > i && d < 20.0 {
+                        n += 1;
+                    }
+                }
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn a_fresh_layout_starts_spread_out_with_neighbours_close() {
+    // 3,000 nodes, a ring plus random links: placed next to their placed
+    // neighbours they piled up (hundreds of thousands of overlapping
+    // pairs, a first tick 30× the next ones); on the spiral in
+    // breadth-first order they start apart.
+    let n = 3_000;
+    let mut edges: Vec<(usize, usize)> = (0..n).map(|i| (i, (i + 1) % n)).collect();
+    let mut x = 12345u64;
+    for _ in 0..3 * n {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        edges.push(((x >> 33) as usize % n, (x >> 13) as usize % n));
+    }
+    let g = graph(n, 8, &edges);
+    let mut layout = Layout::new(42);
+    layout.sync(&g);
+    let p = layout.positions_for(&g);
+    let overlaps = overlapping_pairs(&p);
+    assert!(overlaps < n, "{overlaps} overlapping pairs at the start");
+    // Breadth-first order keeps linked nodes nearer than random pairs.
+    let d = |a: usize, b: usize| (p[a].0 - p[b].0).hypot(p[a].1 - p[b].1);
+    let linked = g.edges.iter().map(|e| d(e.source, e.target)).sum::<f64>() / g.edges.len() as f64;
+    let random = (0..n).map(|i| d(i, (i * 7919 + 13) % n)).sum::<f64>() / n as f64;
+    assert!(linked < random, "linked {linked:.1} vs random {random:.1}");
+}
