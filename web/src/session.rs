@@ -251,6 +251,18 @@ pub struct Session {
     held: VecDeque<Vec<u8>>,
     held_bytes: usize,
     decoded: Option<Frame>,
+    /// Whose animation frame this is while a refresh and the layout
+    /// alternate ([`Session::frame_plan`]).
+    tick_turn: bool,
+}
+
+/// What an animation frame runs besides painting ([`Session::frame_plan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FramePlan {
+    /// A slice of the map computation (or of taking in held frames).
+    pub work: bool,
+    /// Layout ticks.
+    pub ticks: bool,
 }
 
 impl Session {
@@ -288,6 +300,7 @@ impl Session {
             held: VecDeque::new(),
             held_bytes: 0,
             decoded: None,
+            tick_turn: false,
         }
     }
 
@@ -345,6 +358,31 @@ impl Session {
                 .as_ref()
                 .is_none_or(|(_, shown)| *shown != job.key.1)
         })
+    }
+
+    /// What this animation frame runs: a view the user just changed gets
+    /// all of it (no layout ticks); a refresh being computed while the
+    /// layout runs takes turns with it, a frame each (a slice of one and a
+    /// tick of the other could each take most of a frame at 10,000 nodes);
+    /// otherwise both.
+    pub fn frame_plan(&mut self) -> FramePlan {
+        if self.view_change_pending() {
+            return FramePlan {
+                work: true,
+                ticks: false,
+            };
+        }
+        if self.computing() && self.layout.is_running() {
+            self.tick_turn = !self.tick_turn;
+            return FramePlan {
+                work: !self.tick_turn,
+                ticks: self.tick_turn,
+            };
+        }
+        FramePlan {
+            work: true,
+            ticks: true,
+        }
     }
 
     /// Advances a map computation in progress, a slice at a time

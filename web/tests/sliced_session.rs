@@ -354,3 +354,50 @@ fn a_big_frame_is_decoded_in_one_slice_and_taken_in_by_the_next_in_order() {
     assert_eq!(s.feed.counters().decode_errors, 1);
     assert_eq!((frames(&s), snapshots(&s), s.held_frames()), (4, 3, 0));
 }
+
+#[wasm_bindgen_test]
+fn a_refresh_and_the_running_layout_take_turns_a_changed_view_takes_the_frame() {
+    use wiremap_web::session::FramePlan;
+    let both = FramePlan {
+        work: true,
+        ticks: true,
+    };
+    let work_only = FramePlan {
+        work: true,
+        ticks: false,
+    };
+    let ticks_only = FramePlan {
+        work: false,
+        ticks: true,
+    };
+    let mut s = loaded(true);
+    // A view the user changed: the frame is the computation's.
+    s.set_view(view(""), WALL);
+    assert_eq!(s.frame_plan(), work_only);
+    s.finish_work(WALL);
+    assert!(s.layout.is_running(), "a new map's layout runs");
+    // Nothing to compute: both.
+    assert_eq!(s.frame_plan(), both);
+    // A refresh (new data) while the layout runs: a frame each.
+    s.receive(
+        l7_frame(
+            "node-b",
+            1,
+            vec![
+                pod("x", "ns-9", "node-b", 9),
+                pod("y", "ns-9", "node-b", 10),
+            ],
+            vec![entry(7, 0, 1, Protocol::HTTP, 1, 2)],
+        ),
+        WALL,
+    );
+    s.tick(1_000.0, WALL);
+    assert!(s.computing() && !s.view_change_pending());
+    let plans: Vec<FramePlan> = (0..4).map(|_| s.frame_plan()).collect();
+    assert_eq!(plans, [ticks_only, work_only, ticks_only, work_only]);
+    // Once the layout stops, the refresh and ticks share frames again.
+    while s.step_layout(50) {}
+    assert_eq!(s.frame_plan(), both);
+    s.finish_work(WALL);
+    assert_eq!(s.frame_plan(), both);
+}

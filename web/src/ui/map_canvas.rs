@@ -25,7 +25,8 @@ pub const STEPS_PER_FRAME: usize = 2;
 
 /// Milliseconds of an animation frame a refresh of the map (new entries)
 /// may take; it stops after the slice that crosses it, and the layout
-/// ticks get the rest of [`FRAME_BUDGET_MS`].
+/// ticks get the rest of [`FRAME_BUDGET_MS`] (or, while the layout runs,
+/// the next frame: [`Session::frame_plan`]).
 pub const WORK_BUDGET_MS: f64 = 6.0;
 
 /// Milliseconds of an animation frame for the map computation and layout
@@ -167,22 +168,24 @@ fn paint_frame(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
     // and status.
     let t0 = now_ms();
     let waited_for = ctx.with_session(|s| s.view_change_pending());
+    let plan = ctx.with_session(Session::frame_plan);
     let budget = if waited_for {
         FRAME_BUDGET_MS
     } else {
         WORK_BUDGET_MS
     };
-    if ctx.with_session(|s| s.work(wall_us(), &mut || now_ms() - t0 >= budget)) {
+    if plan.work && ctx.with_session(|s| s.work(wall_us(), &mut || now_ms() - t0 >= budget)) {
         ctx.publish();
     }
     ctx.with_session(|s| {
         s.viewport = (w, h);
         // Layout ticks while the frame's budget lasts: at least one (none
-        // in a frame given to a new view's map), at most STEPS_PER_FRAME,
-        // a next one only if it fits (its cost guessed from the last).
+        // in a frame given to a new view's map or, while they take turns,
+        // to a refresh), at most STEPS_PER_FRAME, a next one only if it
+        // fits (its cost guessed from the last).
         let ticks = s.layout.ticks();
         let mut last_ms = 0.0;
-        let steps = if waited_for { 0 } else { STEPS_PER_FRAME };
+        let steps = if plan.ticks { STEPS_PER_FRAME } else { 0 };
         for k in 0..steps {
             if k > 0 && now_ms() - t0 + last_ms > FRAME_BUDGET_MS {
                 break;
