@@ -452,9 +452,7 @@ impl RasterWorker {
                         .and_then(|e| e.as_string())
                         .unwrap_or_else(|| "the raster worker failed".into())),
                 };
-                let arrived = web_sys::window()
-                    .and_then(|w| w.performance())
-                    .map_or(0.0, |p| p.now());
+                let arrived = crate::ui::now_ms();
                 let mut inbox = into.borrow_mut();
                 inbox.out = inbox.out.saturating_sub(1);
                 inbox.answers.insert(id as u32, (answer, arrived));

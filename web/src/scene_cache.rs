@@ -42,6 +42,7 @@ use crate::render::{
     PLAN_PARTS,
 };
 use crate::scene::{Frame, Scene, SceneBuilder, Theme};
+use crate::ui::now_ms;
 use crate::view_state::ViewState;
 use wiremap_model::MapGraph;
 
@@ -421,13 +422,6 @@ pub struct FrameReport {
     pub slice_ms: f64,
     /// Time spent in this frame, slice and compose (ms).
     pub frame_ms: f64,
-}
-
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map(|p| p.now())
-        .unwrap_or(0.0)
 }
 
 /// An offscreen canvas and its 2D context.
