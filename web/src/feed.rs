@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use wiremap_model::{DataClock, L4State, L7Store, DEFAULT_STORE_CAP};
-use wiremap_wire::{decode, CaptureFilter, Frame, L7Batch, RelayNotice};
+use wiremap_wire::{decode, CaptureFilter, Frame, L7Batch, RelayNotice, WireError};
 
 /// Probe names tracked for the status area.
 pub const MAX_PROBES: usize = 4_096;
@@ -85,9 +85,16 @@ impl Feed {
     /// is counted and remembered as the last error, and gives `None`):
     /// the frame is then to be [`Feed::apply`]'d.
     pub fn decode_counted(&mut self, bytes: &[u8]) -> Option<Frame> {
+        self.count_decoded(bytes.len(), decode(bytes))
+    }
+
+    /// Counts a frame of `len` bytes decoded (maybe in pieces: see
+    /// [`wiremap_wire::FrameDecoder`]) to `result`, as
+    /// [`Feed::decode_counted`] does.
+    pub fn count_decoded(&mut self, len: usize, result: Result<Frame, WireError>) -> Option<Frame> {
         self.counters.frames += 1;
-        self.counters.bytes += bytes.len() as u64;
-        match decode(bytes) {
+        self.counters.bytes += len as u64;
+        match result {
             Ok(frame) => Some(frame),
             Err(e) => {
                 self.counters.decode_errors += 1;

@@ -16,7 +16,7 @@ use crate::camera::Camera;
 use crate::feed::Feed;
 use crate::geometry::{bounds, Point};
 use crate::view_state::{MapType, ViewState};
-use wiremap_wire::Frame;
+use wiremap_wire::{Frame, FrameDecoder};
 
 /// Rows in the table view; beyond it the table says how many are left out.
 pub const TABLE_MAX_ROWS: usize = 5_000;
@@ -30,10 +30,16 @@ pub const SLICE_ENTRIES: usize = 4_096;
 /// over).
 pub const HOLD_CAP_BYTES: usize = 32 << 20;
 /// A received frame this big (a large L4 snapshot: 10,000 identities are
-/// about 700 kB) is decoded in one time slice and taken in by the next,
-/// never in the WebSocket's message handler: decoding and interning the
-/// first 10,000-identity snapshot of a tab took 14–26 ms in Chromium here.
+/// about 700 kB) is decoded in pieces of [`DECODE_STEP_ITEMS`] items, a
+/// piece at a time between looks at the clock, and taken in by a piece of
+/// its own, never in the WebSocket's message handler: decoding and
+/// interning the first 10,000-identity snapshot of a tab took 14–26 ms in
+/// Chromium here, its decoding alone up to 21 ms in one piece.
 pub const SLICE_FRAME_BYTES: usize = 256 << 10;
+/// Items (identities, counters, entries) of a big frame decoded between
+/// two looks at the clock (about a millisecond of work for identities in
+/// a tab's first run of the decoder; less later).
+pub const DECODE_STEP_ITEMS: usize = 1_024;
 
 /// Layout links ([`LinkBuild`]) a time slice builds between two looks at
 /// the clock (a few milliseconds of work).
@@ -247,9 +253,10 @@ pub struct Session {
     retired: Vec<MapGraph>,
     /// Frames received during a sliced computation (or big ones, or any
     /// behind them), taken in by the next slices, in order; the first of
-    /// them maybe decoded already.
+    /// them maybe being decoded, or decoded already.
     held: VecDeque<Vec<u8>>,
     held_bytes: usize,
+    decoding: Option<FrameDecoder>,
     decoded: Option<Frame>,
     /// Whose animation frame this is while a refresh and the layout
     /// alternate ([`Session::frame_plan`]).
@@ -299,6 +306,7 @@ impl Session {
             retired: Vec::new(),
             held: VecDeque::new(),
             held_bytes: 0,
+            decoding: None,
             decoded: None,
             tick_turn: false,
         }
@@ -325,6 +333,7 @@ impl Session {
             || (self.sliced
                 && (bytes.len() >= SLICE_FRAME_BYTES
                     || !self.held.is_empty()
+                    || self.decoding.is_some()
                     || self.decoded.is_some()));
         if waits && self.held_bytes + bytes.len() > HOLD_CAP_BYTES {
             // No frame is taken in before those held (a hidden tab gets no
@@ -341,7 +350,7 @@ impl Session {
 
     /// Frames held back, not taken in yet.
     pub fn held_frames(&self) -> usize {
-        self.held.len() + usize::from(self.decoded.is_some())
+        self.held.len() + usize::from(self.decoding.is_some()) + usize::from(self.decoded.is_some())
     }
 
     /// A map computation is in progress.
@@ -496,7 +505,8 @@ impl Session {
 
     /// Takes in held frames in order until `out_of_time` (asked after each
     /// piece, and before the first unless `first_free`): a small frame is a
-    /// piece, a big one two (decoding it, then applying it).
+    /// piece; a big one is decoded [`DECODE_STEP_ITEMS`] items a piece,
+    /// then applied in a piece of its own.
     fn take_in_held(
         &mut self,
         wall_us: i64,
@@ -509,10 +519,18 @@ impl Session {
         loop {
             if let Some(frame) = self.decoded.take() {
                 self.feed.apply(frame, wall_us);
+            } else if let Some(d) = self.decoding.as_mut() {
+                if let Some(result) = d.step(DECODE_STEP_ITEMS) {
+                    let len = d.len();
+                    self.decoding = None;
+                    self.decoded = self.feed.count_decoded(len, result);
+                }
             } else if let Some(bytes) = self.held.pop_front() {
                 self.held_bytes -= bytes.len();
                 if bytes.len() >= SLICE_FRAME_BYTES {
-                    self.decoded = self.feed.decode_counted(&bytes);
+                    // Its first piece is decoded now.
+                    self.decoding = Some(FrameDecoder::new(bytes));
+                    continue;
                 } else {
                     self.feed.ingest_bytes(&bytes, wall_us);
                 }

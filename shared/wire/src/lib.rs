@@ -20,6 +20,7 @@ mod identity;
 #[cfg(feature = "json")]
 pub mod json;
 mod l4;
+mod pieces;
 mod view;
 
 pub use control::{CaptureFilter, Hello, Inventory, NodeInfo, ProbeStats, RelayNotice};
@@ -30,4 +31,5 @@ pub use frame::{
 };
 pub use identity::{Identity, IdentityKind};
 pub use l4::{L4Counter, L4Snapshot, L7Batch};
+pub use pieces::FrameDecoder;
 pub use view::{EntryBlock, EntryView};
