@@ -1179,45 +1179,11 @@ impl Bins {
 
     /// [`Bins::of_bands`] with no curve flattened yet: [`Bins::flatten`]
     /// does that in pieces (the whole flattening of 50,000 long curves is
-    /// tens of ms).
+    /// tens of ms). [`BinBuild`] bins in pieces too.
     pub fn binned(scene: &Scene, dpr: f64, height: usize, only: std::ops::Range<usize>) -> Bins {
-        let bands = height.div_ceil(BAND_ROWS);
-        let mut per: Vec<Vec<u32>> = vec![Vec::new(); bands];
-        let ne = scene.edges.len();
-        let nn = scene.nodes.len();
-        for k in 0..shapes(scene) {
-            let Some((lo, hi)) = shape_rows(scene, k, ne, nn) else {
-                continue;
-            };
-            let (lo, hi) = (lo * dpr - 2.0, hi * dpr + 2.0);
-            if !(lo.is_finite() && hi.is_finite()) || hi < 0.0 || lo >= height as f64 {
-                continue;
-            }
-            let b0 = ((lo.max(0.0) as usize) / BAND_ROWS).max(only.start);
-            let b1 = ((hi.min(height as f64 - 1.0).max(0.0) as usize) / BAND_ROWS)
-                .min(bands - 1)
-                .min(only.end.saturating_sub(1));
-            if b0 > b1 {
-                continue;
-            }
-            for band in per.iter_mut().take(b1 + 1).skip(b0) {
-                band.push(k as u32);
-            }
-        }
-        let mut starts = Vec::with_capacity(bands + 1);
-        let mut order = Vec::with_capacity(per.iter().map(Vec::len).sum());
-        for band in per {
-            starts.push(order.len());
-            order.extend(band);
-        }
-        starts.push(order.len());
-        Bins {
-            order,
-            starts,
-            points: Vec::new(),
-            curves: vec![(0, 0); ne],
-            flat: 0,
-        }
+        let mut b = BinBuild::new(scene, height, only);
+        b.step(scene, dpr, usize::MAX);
+        b.finish()
     }
 
     /// Flattens the curves of the next steps, at most `max` steps and none
@@ -1267,6 +1233,89 @@ impl Bins {
         let at = |b: usize| self.starts.get(b).copied().unwrap_or(self.order.len());
         let start = at(bands.start);
         start..at(bands.end).max(start)
+    }
+}
+
+/// [`Bins::binned`] a number of shapes at a time: binning the 120,000
+/// shapes of a 50,000-edge picture is several milliseconds, too long for
+/// the start of a picture's first slice.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BinBuild {
+    /// Each band's shapes so far.
+    per: Vec<Vec<u32>>,
+    /// The next shape to bin, of `shapes`.
+    next: usize,
+    shapes: usize,
+    edges: usize,
+    height: usize,
+    only: std::ops::Range<usize>,
+}
+
+impl BinBuild {
+    /// Binning of `scene`'s shapes on a buffer `height` device pixels
+    /// high, bands `only`; nothing binned yet.
+    pub fn new(scene: &Scene, height: usize, only: std::ops::Range<usize>) -> BinBuild {
+        BinBuild {
+            per: vec![Vec::new(); height.div_ceil(BAND_ROWS)],
+            next: 0,
+            shapes: shapes(scene),
+            edges: scene.edges.len(),
+            height,
+            only,
+        }
+    }
+
+    /// Bins up to `max` more shapes of `scene` (the scene it was made
+    /// for, scaled by `dpr`). True when every shape is binned.
+    pub fn step(&mut self, scene: &Scene, dpr: f64, max: usize) -> bool {
+        let (ne, nn) = (scene.edges.len(), scene.nodes.len());
+        let (height, bands) = (self.height, self.per.len());
+        let end = self.shapes.min(self.next.saturating_add(max));
+        for k in self.next..end {
+            let Some((lo, hi)) = shape_rows(scene, k, ne, nn) else {
+                continue;
+            };
+            let (lo, hi) = (lo * dpr - 2.0, hi * dpr + 2.0);
+            if !(lo.is_finite() && hi.is_finite()) || hi < 0.0 || lo >= height as f64 {
+                continue;
+            }
+            let b0 = ((lo.max(0.0) as usize) / BAND_ROWS).max(self.only.start);
+            let b1 = ((hi.min(height as f64 - 1.0).max(0.0) as usize) / BAND_ROWS)
+                .min(bands.saturating_sub(1))
+                .min(self.only.end.saturating_sub(1));
+            if b0 > b1 {
+                continue;
+            }
+            for band in self.per.iter_mut().take(b1 + 1).skip(b0) {
+                band.push(k as u32);
+            }
+        }
+        self.next = end;
+        self.is_done()
+    }
+
+    /// Every shape is binned.
+    pub fn is_done(&self) -> bool {
+        self.next >= self.shapes
+    }
+
+    /// The bins (of the shapes binned so far: all once [`BinBuild::step`]
+    /// said so).
+    pub fn finish(self) -> Bins {
+        let mut starts = Vec::with_capacity(self.per.len() + 1);
+        let mut order = Vec::with_capacity(self.per.iter().map(Vec::len).sum());
+        for band in self.per {
+            starts.push(order.len());
+            order.extend(band);
+        }
+        starts.push(order.len());
+        Bins {
+            order,
+            starts,
+            points: Vec::new(),
+            curves: vec![(0, 0); self.edges],
+            flat: 0,
+        }
     }
 }
 
@@ -1715,6 +1764,90 @@ mod tests {
         let mut u = canvas(40, 40);
         u.fill_triangle([(5.0, 5.0), (5.0, 35.0), (35.0, 5.0)], RED);
         assert_eq!(t, u, "winding does not matter");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn binning_in_pieces_gives_the_bins_of_binning_at_once() {
+        use crate::geometry::Point;
+        use crate::scene::{Arrow, BatchKey, EdgeShape, NodeShape};
+        let mut state = 0x853c_49e6_748f_ea9b_u64;
+        let mut next = move |max: f64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 10_000) as f64 / 10_000.0 * max - 20.0
+        };
+        let mut pt = |max| Point {
+            x: next(max),
+            y: next(max),
+        };
+        let edges = (0..300)
+            .map(|i| EdgeShape {
+                edge: i,
+                path: match i % 3 {
+                    0 => EdgePath::Straight {
+                        start: pt(400.0),
+                        end: pt(400.0),
+                    },
+                    1 => EdgePath::Curve {
+                        start: pt(400.0),
+                        ctrl: pt(400.0),
+                        end: pt(400.0),
+                    },
+                    _ => EdgePath::Loop {
+                        centre: pt(400.0),
+                        radius: 6.0,
+                    },
+                },
+                key: BatchKey {
+                    colour: 1,
+                    width: 4,
+                },
+                arrow: (i % 2 == 0).then(|| Arrow {
+                    tip: pt(400.0),
+                    dir: Point { x: 0.6, y: 0.8 },
+                    len: 8.0,
+                }),
+                mid: Point { x: 0.0, y: 0.0 },
+            })
+            .collect();
+        let nodes = (0..80)
+            .map(|i| NodeShape {
+                node: i,
+                centre: pt(400.0),
+                radius: 5.0,
+                colour: 2,
+                outline: 1.0,
+            })
+            .collect();
+        let scene = Scene {
+            edges,
+            nodes,
+            ..Scene::default()
+        };
+        let (dpr, h) = (2.0, 600);
+        for only in [0..usize::MAX, 1..3, 4..4] {
+            let at_once = Bins::binned(&scene, dpr, h, only.clone());
+            for max in [1, 7, 50, 10_000] {
+                let mut b = BinBuild::new(&scene, h, only.clone());
+                let mut steps = 1;
+                while !b.step(&scene, dpr, max) {
+                    steps += 1;
+                }
+                assert_eq!(
+                    steps,
+                    shapes(&scene).div_ceil(max).max(1),
+                    "{only:?} by {max}"
+                );
+                assert_eq!(b.finish(), at_once, "{only:?} by {max}");
+            }
+            if only.is_empty() {
+                assert_eq!(at_once.steps(), 0);
+            } else {
+                assert!(at_once.steps() > 100, "{only:?}: {}", at_once.steps());
+            }
+        }
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]

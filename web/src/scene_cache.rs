@@ -35,7 +35,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use crate::camera::Camera;
 use crate::error::WebError;
 use crate::geometry::Point;
-use crate::raster::{paint_steps, Bins, Palette, BAND_ROWS};
+use crate::raster::{paint_steps, BinBuild, Bins, Palette, BAND_ROWS};
 use crate::raster_worker::{encode_job, split_band, RasterWorker};
 use crate::render::{
     paint_background, paint_labels_over, paint_ops, paint_selection, plan_part, Op, RasterCanvas,
@@ -89,9 +89,18 @@ pub const WORKER_TIMEOUT_MS: f64 = 3_000.0;
 pub const SEND_AT_ONCE_EDGES: usize = 20_000;
 /// Steps whose curves are flattened between two looks at the clock.
 pub const FLATTEN_CHUNK: usize = 2_048;
+/// Shapes binned ([`BinBuild`]) between two looks at the clock.
+pub const BIN_CHUNK: usize = 16_384;
 /// Part of the remaining budget a chunk is sized to fill (the cost of
 /// shapes varies; long edges cost more).
 pub const CHUNK_FILL: f64 = 0.75;
+/// The most work a chunk of the raster renderer is sized for: a chunk of
+/// long zoomed edges can cost twice its estimate (the cost per step is
+/// learnt from the chunks before, of other shapes or another picture),
+/// which made slices of 8 ms run to 12 and more. Between two chunks
+/// there is only a look at the clock. (Canvas 2D's chunks end with a
+/// pixel read, which is not cheap: they are not capped.)
+pub const RASTER_CHUNK_MS: f64 = 1.5;
 
 /// Where a picture is seen from: camera, canvas size (CSS px) and device
 /// pixel ratio.
@@ -249,10 +258,16 @@ pub struct Slicer {
 impl Slicer {
     /// Shapes to paint next with `remaining_ms` of the slice left.
     pub fn chunk(&self, remaining_ms: f64) -> usize {
+        self.chunk_capped(remaining_ms, f64::INFINITY)
+    }
+
+    /// [`Slicer::chunk`], sized to at most `cap_ms` of work.
+    pub fn chunk_capped(&self, remaining_ms: f64, cap_ms: f64) -> usize {
         match self.ms_per_op {
             None => FIRST_CHUNK,
             Some(c) => {
-                let n = (remaining_ms.max(0.0) * CHUNK_FILL / c.max(1e-6)).floor();
+                let ms = (remaining_ms.max(0.0) * CHUNK_FILL).min(cap_ms);
+                let n = (ms / c.max(1e-6)).floor();
                 (n.min(MAX_CHUNK as f64) as usize).clamp(MIN_CHUNK, MAX_CHUNK)
             }
         }
@@ -349,7 +364,7 @@ fn give_up(why: &str, worker: &mut Option<RasterWorker>, progress: &mut Progress
 fn paint_chunks(
     progress: &mut Progress,
     slicer: &mut Slicer,
-    deadline: f64,
+    (deadline, cap_ms): (f64, f64),
     worked: &mut bool,
     mut paint: impl FnMut(std::ops::Range<usize>),
 ) {
@@ -359,7 +374,7 @@ fn paint_chunks(
             break;
         }
         *worked = true;
-        let r = progress.advance(slicer.chunk(deadline - t));
+        let r = progress.advance(slicer.chunk_capped(deadline - t, cap_ms));
         let n = r.len();
         paint(r);
         slicer.record(n, now_ms() - t);
@@ -492,8 +507,10 @@ struct Job {
     raster: Option<RasterCanvas>,
     /// The raster picture was put on the surface.
     shown: bool,
-    /// The raster renderer's painting order.
+    /// The raster renderer's painting order, being binned (in pieces of
+    /// [`BIN_CHUNK`] shapes) until it is made.
     bins: Bins,
+    binning: Option<BinBuild>,
     /// The bands the raster worker paints: job id, first row, when sent.
     offload: Option<(u32, usize, f64)>,
     /// The first band of the worker's share, before its job is sent.
@@ -508,6 +525,7 @@ impl Job {
     fn is_done(&self) -> bool {
         self.builder.is_none()
             && self.planned >= PLAN_PARTS
+            && self.binning.is_none()
             && self.progress.is_done()
             && (self.raster.is_none() || self.shown)
     }
@@ -541,6 +559,7 @@ impl Job {
             raster,
             shown,
             bins,
+            binning,
             offload,
             to_send,
             planned_at,
@@ -580,7 +599,23 @@ impl Job {
                 rc.pixmap.fill(pal.background);
                 *planned = PLAN_PARTS;
                 *planned_at = t0;
-                *bins = Bins::binned(scene, view.dpr, h, 0..usize::MAX);
+                *binning = Some(BinBuild::new(scene, h, 0..usize::MAX));
+                worked = true;
+            }
+            let mut binned = false;
+            while let Some(b) = binning.as_mut().filter(|_| !stop(worked)) {
+                worked = true;
+                if b.step(scene, view.dpr, BIN_CHUNK) {
+                    *bins = binning.take().unwrap_or_default().finish();
+                    binned = true;
+                }
+            }
+            if binning.is_some() {
+                progress.slices += 1;
+                progress.work_ms += now_ms() - t0;
+                return;
+            }
+            if binned {
                 progress.total = bins.steps();
                 let k = split_band(bins, bands, rates.share());
                 if worker.as_ref().is_some_and(|wk| !wk.busy())
@@ -619,7 +654,8 @@ impl Job {
                 worked = true;
             }
             if flat {
-                paint_chunks(progress, slicer, deadline, &mut worked, |r| {
+                let within = (deadline, RASTER_CHUNK_MS);
+                paint_chunks(progress, slicer, within, &mut worked, |r| {
                     paint_steps(&mut rc.pixmap, scene, &pal, view.dpr, bins, r)
                 });
             }
@@ -677,7 +713,8 @@ impl Job {
                 .ctx
                 .set_transform(view.dpr, 0.0, 0.0, view.dpr, 0.0, 0.0);
             let mut style = style_before(ops, progress.done);
-            paint_chunks(progress, slicer, deadline, &mut worked, |r| {
+            let within = (deadline, f64::INFINITY);
+            paint_chunks(progress, slicer, within, &mut worked, |r| {
                 paint_ops(
                     &surface.ctx,
                     scene,
@@ -925,6 +962,7 @@ impl SceneCache {
             raster,
             shown: false,
             bins: Bins::default(),
+            binning: None,
             offload: None,
             to_send: None,
             planned_at: 0.0,
@@ -1164,6 +1202,10 @@ mod tests {
         assert_eq!(s.chunk(4.0), 76);
         s.record(0, 5.0);
         assert_eq!(s.chunk(4.0), 76);
+        // Capped: 1.5 ms at 5/128 ms per op, whatever the time left.
+        assert_eq!(s.chunk_capped(4.0, 1.5), 38);
+        assert_eq!(s.chunk_capped(1.0, 1.5), 19);
+        assert_eq!(s.chunk_capped(100.0, 0.0), MIN_CHUNK);
     }
 
     #[wasm_bindgen_test]
