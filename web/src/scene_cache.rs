@@ -46,8 +46,18 @@ use crate::ui::now_ms;
 use crate::view_state::ViewState;
 use wiremap_model::MapGraph;
 
-/// Painting time of a back buffer per animation frame (ms).
-pub const SLICE_BUDGET_MS: f64 = 8.0;
+/// Painting time of a back buffer per animation frame (ms), at most: a
+/// slice gets less when the frame's compose ([`ComposeCost`]) and other
+/// work leave less of [`FRAME_BUDGET_MS`]. 11 rather than 8 since chunks
+/// are capped ([`RASTER_CHUNK_MS`]) and the compose is estimated from its
+/// labels: the page alone redrew the unfiltered 10k-edge map 98–100 ms
+/// after a filter change instead of 135–143 (longest frame 14.0 ms either
+/// way, `filter_change_in_the_app_10k`).
+pub const SLICE_BUDGET_MS: f64 = 11.0;
+/// Canvas 2D's slices keep at most 8 ms: its chunks end with a pixel read
+/// and are not capped, and with 11 ms its slices after a pan ran to 27 ms
+/// (`pan_zoom_10k`).
+pub const SLICE_BUDGET_2D_MS: f64 = 8.0;
 /// A frame's rendering work at most, where it can be helped (ms): a slice
 /// gets the smaller of its budget and what is left of this after the
 /// previous frame's compose (the moved picture, labels, selection).
@@ -964,7 +974,12 @@ impl SceneCache {
         let labels = Scene::labels(f);
         if step != Step::Idle {
             let left = FRAME_BUDGET_MS - self.compose.estimate(label_count(&labels)) - spent_ms;
-            let budget = self.budget_ms.min(left).max(0.0);
+            let own = if self.raster {
+                self.budget_ms
+            } else {
+                self.budget_ms.min(SLICE_BUDGET_2D_MS)
+            };
+            let budget = own.min(left).max(0.0);
             self.slice((t0 + budget, t0 + left), f.graph, &mut report);
         }
         report.slice_ms = now_ms() - t0;
