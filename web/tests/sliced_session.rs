@@ -342,6 +342,23 @@ fn a_big_frame_is_decoded_in_pieces_and_taken_in_by_a_slice_of_its_own_in_order(
     assert_eq!((snapshots(&s), s.held_frames()), (1, 1));
     assert!(!s.work(WALL, &mut || true));
     assert_eq!((frames(&s), snapshots(&s), s.held_frames()), (2, 2, 0));
+    // With time to spare, one call decodes a big frame; taking it in is
+    // the first piece of the next call, then the frames behind it.
+    let mut roomy = Session::new(ViewState::default(), "ws://t/ws".into());
+    roomy.set_time_slicing(true, WALL);
+    roomy.finish_work(WALL);
+    roomy.receive(big.clone(), WALL);
+    roomy.receive(small.clone(), WALL);
+    assert!(!roomy.work(WALL, &mut || false));
+    assert_eq!(
+        (frames(&roomy), snapshots(&roomy), roomy.held_frames()),
+        (1, 0, 2)
+    );
+    assert!(!roomy.work(WALL, &mut || false));
+    assert_eq!(
+        (frames(&roomy), snapshots(&roomy), roomy.held_frames()),
+        (2, 2, 0)
+    );
     // The same as taking both in at once.
     let mut at_once = Session::new(ViewState::default(), "ws://t/ws".into());
     at_once.receive(big.clone(), WALL);
