@@ -33,18 +33,52 @@ enum State {
     Start,
     /// Kinds without long sequences: decoded at once by the next step.
     Whole,
-    L4 {
-        head: Option<(String, u64, u64, i64)>,
-        identities: Items<Identity>,
-        counters: Items<L4Counter>,
-    },
-    L7 {
-        head: Option<(String, u64, u64)>,
-        identities: Items<Identity>,
-        entries: Items<Entry>,
-    },
+    /// Head (node, epoch, seq, taken_at_us), identities, counters.
+    L4(Parts<(String, u64, u64, i64), Identity, L4Counter>),
+    /// Head (node, epoch, seq), identities, entries.
+    L7(Parts<(String, u64, u64), Identity, Entry>),
     /// The result was given.
     Spent,
+}
+
+/// A body of head fields and two sequences, being read.
+#[derive(Debug)]
+struct Parts<H, A, B> {
+    head: Option<H>,
+    first: Items<A>,
+    second: Items<B>,
+}
+
+/// A body read to its end: head fields and the two sequences.
+type Whole<H, A, B> = (H, Vec<A>, Vec<B>);
+
+impl<H, A, B> Default for Parts<H, A, B> {
+    fn default() -> Self {
+        Parts {
+            head: None,
+            first: Items::default(),
+            second: Items::default(),
+        }
+    }
+}
+
+impl<H: DeserializeOwned + Default, A: DeserializeOwned, B: DeserializeOwned> Parts<H, A, B> {
+    /// Reads on within the reader's budget; the parts once the body is
+    /// read to its end.
+    fn read(&mut self, r: &mut Reader<'_>) -> Result<Option<Whole<H, A, B>>, WireError> {
+        if self.head.is_none() {
+            self.head = Some(r.take()?);
+        }
+        if !self.first.read(r)? || !self.second.read(r)? {
+            return Ok(None);
+        }
+        r.at_end()?;
+        Ok(Some((
+            self.head.take().unwrap_or_default(),
+            std::mem::take(&mut self.first.got),
+            std::mem::take(&mut self.second.got),
+        )))
+    }
 }
 
 /// A sequence being read: its length once read, and its items so far.
@@ -63,54 +97,71 @@ impl<T> Default for Items<T> {
     }
 }
 
-/// Reads one value at `*at` and moves past it.
-fn take<T: DeserializeOwned>(
-    bytes: &[u8],
-    at: &mut usize,
-    kind: FrameKind,
-) -> Result<T, WireError> {
-    let rest = bytes.get(*at..).unwrap_or(&[]);
-    let (value, after) = postcard::take_from_bytes(rest).map_err(|e| WireError::Body {
-        kind,
-        reason: e.to_string(),
-    })?;
-    *at += rest.len() - after.len();
-    Ok(value)
-}
-
 impl<T: DeserializeOwned> Items<T> {
-    /// Reads up to `*budget` more items (each costs one). True when the
-    /// sequence is complete.
-    fn read(
-        &mut self,
-        bytes: &[u8],
-        at: &mut usize,
-        budget: &mut usize,
-        kind: FrameKind,
-    ) -> Result<bool, WireError> {
+    /// Reads items while the reader's budget lasts (each costs one). True
+    /// when the sequence is complete.
+    fn read(&mut self, r: &mut Reader<'_>) -> Result<bool, WireError> {
         let len = match self.len {
             Some(len) => len,
             None => {
-                let len: u64 = take(bytes, at, kind)?;
-                let len = usize::try_from(len).map_err(|_| WireError::Body {
-                    kind,
-                    reason: format!("a sequence of {len} items"),
-                })?;
+                let len: u64 = r.take()?;
+                let len = usize::try_from(len)
+                    .map_err(|_| r.error(format!("a sequence of {len} items")))?;
                 // Every item takes at least a byte: a length beyond the
                 // bytes left is refused by the reads, not reserved for.
-                self.got.reserve(len.min(bytes.len() - *at));
+                self.got.reserve(len.min(r.left()));
                 self.len = Some(len);
                 len
             }
         };
         while self.got.len() < len {
-            if *budget == 0 {
+            if r.budget == 0 {
                 return Ok(false);
             }
-            self.got.push(take(bytes, at, kind)?);
-            *budget -= 1;
+            self.got.push(r.take()?);
+            r.budget -= 1;
         }
         Ok(true)
+    }
+}
+
+/// A step's reading: the frame's bytes, where the next read starts, the
+/// items it may still read, and the frame's kind (for errors).
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: &'a mut usize,
+    budget: usize,
+    kind: FrameKind,
+}
+
+impl Reader<'_> {
+    fn error(&self, reason: String) -> WireError {
+        WireError::Body {
+            kind: self.kind,
+            reason,
+        }
+    }
+
+    /// Bytes not read yet.
+    fn left(&self) -> usize {
+        self.bytes.len().saturating_sub(*self.at)
+    }
+
+    /// Reads one value and moves past it.
+    fn take<T: DeserializeOwned>(&mut self) -> Result<T, WireError> {
+        let rest = self.bytes.get(*self.at..).unwrap_or(&[]);
+        let (value, after) =
+            postcard::take_from_bytes(rest).map_err(|e| self.error(e.to_string()))?;
+        *self.at += rest.len() - after.len();
+        Ok(value)
+    }
+
+    /// Nothing may follow the body.
+    fn at_end(&self) -> Result<(), WireError> {
+        match self.left() {
+            0 => Ok(()),
+            n => Err(self.error(format!("{n} trailing bytes after the body"))),
+        }
     }
 }
 
@@ -142,12 +193,12 @@ impl FrameDecoder {
     /// when done; `None` while there is more. After `Some`, the decoder
     /// is spent and gives an error.
     pub fn step(&mut self, items: usize) -> Option<Result<Frame, WireError>> {
-        let mut budget = items.max(1);
+        let budget = items.max(1);
         let started = match self.state {
             State::Start => self.start(),
             _ => Ok(()),
         };
-        match started.and_then(|()| self.advance(&mut budget)) {
+        match started.and_then(|()| self.advance(budget)) {
             Ok(None) => None,
             Ok(Some(frame)) => {
                 self.state = State::Spent;
@@ -163,74 +214,53 @@ impl FrameDecoder {
     /// Checks the header and sets out what is to be read.
     fn start(&mut self) -> Result<(), WireError> {
         self.state = match Header::peek(&self.bytes)?.kind {
-            FrameKind::L4Snapshot => State::L4 {
-                head: None,
-                identities: Items::default(),
-                counters: Items::default(),
-            },
-            FrameKind::L7Batch => State::L7 {
-                head: None,
-                identities: Items::default(),
-                entries: Items::default(),
-            },
+            FrameKind::L4Snapshot => State::L4(Parts::default()),
+            FrameKind::L7Batch => State::L7(Parts::default()),
             _ => State::Whole,
         };
         Ok(())
     }
 
-    fn advance(&mut self, budget: &mut usize) -> Result<Option<Frame>, WireError> {
+    fn advance(&mut self, budget: usize) -> Result<Option<Frame>, WireError> {
         let FrameDecoder { bytes, at, state } = self;
+        let bytes: &[u8] = bytes;
+        let kind = match state {
+            State::L7(_) => FrameKind::L7Batch,
+            _ => FrameKind::L4Snapshot,
+        };
+        let mut r = Reader {
+            bytes,
+            at,
+            budget,
+            kind,
+        };
         match state {
             State::Start => Ok(None),
             State::Whole => decode(bytes).map(Some),
-            State::L4 {
-                head,
-                identities,
-                counters,
-            } => {
-                let kind = FrameKind::L4Snapshot;
-                if head.is_none() {
-                    *head = Some(take(bytes, at, kind)?);
-                }
-                if !identities.read(bytes, at, budget, kind)?
-                    || !counters.read(bytes, at, budget, kind)?
-                {
-                    return Ok(None);
-                }
-                no_trailing(bytes, *at, kind)?;
-                let (node, epoch, seq, taken_at_us) = head.take().unwrap_or_default();
-                Ok(Some(Frame::L4Snapshot(L4Snapshot {
-                    node,
-                    epoch,
-                    seq,
-                    taken_at_us,
-                    identities: std::mem::take(&mut identities.got),
-                    counters: std::mem::take(&mut counters.got),
-                })))
-            }
-            State::L7 {
-                head,
-                identities,
-                entries,
-            } => {
-                let kind = FrameKind::L7Batch;
-                if head.is_none() {
-                    *head = Some(take(bytes, at, kind)?);
-                }
-                if !identities.read(bytes, at, budget, kind)?
-                    || !entries.read(bytes, at, budget, kind)?
-                {
-                    return Ok(None);
-                }
-                no_trailing(bytes, *at, kind)?;
-                let (node, epoch, seq) = head.take().unwrap_or_default();
-                Ok(Some(Frame::L7Batch(L7Batch {
-                    node,
-                    epoch,
-                    seq,
-                    identities: std::mem::take(&mut identities.got),
-                    entries: std::mem::take(&mut entries.got),
-                })))
+            State::L4(parts) => Ok(parts.read(&mut r)?.map(
+                |((node, epoch, seq, taken_at_us), identities, counters)| {
+                    Frame::L4Snapshot(L4Snapshot {
+                        node,
+                        epoch,
+                        seq,
+                        taken_at_us,
+                        identities,
+                        counters,
+                    })
+                },
+            )),
+            State::L7(parts) => {
+                Ok(parts
+                    .read(&mut r)?
+                    .map(|((node, epoch, seq), identities, entries)| {
+                        Frame::L7Batch(L7Batch {
+                            node,
+                            epoch,
+                            seq,
+                            identities,
+                            entries,
+                        })
+                    }))
             }
             State::Spent => Err(WireError::Body {
                 kind: Header::peek(bytes)?.kind,
@@ -238,15 +268,4 @@ impl FrameDecoder {
             }),
         }
     }
-}
-
-fn no_trailing(bytes: &[u8], at: usize, kind: FrameKind) -> Result<(), WireError> {
-    let n = bytes.len().saturating_sub(at);
-    if n > 0 {
-        return Err(WireError::Body {
-            kind,
-            reason: format!("{n} trailing bytes after the body"),
-        });
-    }
-    Ok(())
 }

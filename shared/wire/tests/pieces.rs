@@ -93,13 +93,7 @@ fn a_spent_decoder_says_so() {
 /// bad header give the error decoding at once gives.
 #[test]
 fn bad_frames_give_the_same_error_in_pieces() {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = samples::xorshift(0x2545_f491_4f6c_dd1d_u64);
     let mut frames = samples::all_frames();
     frames.push(big_snapshot(40));
     let mut errors = 0;

@@ -175,3 +175,15 @@ pub fn all_frames() -> Vec<Frame> {
         }),
     ]
 }
+
+/// A xorshift generator of `u64`s from `seed` (not zero), for corruption
+/// tests.
+pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
