@@ -919,6 +919,23 @@ async fn frames_until_done(
     }
 }
 
+/// Waits until `cache`'s raster worker runs (as the app's, started with
+/// its first frame, long before a big picture).
+async fn worker_started(cache: &mut SceneCache) {
+    for _ in 0..300 {
+        cache.poll_worker();
+        if cache.worker_use() != "starting" {
+            break;
+        }
+        next_frame().await;
+    }
+    assert!(
+        matches!(cache.worker_use(), "script" | "blob"),
+        "the raster worker runs: {}",
+        cache.worker_use()
+    );
+}
+
 /// Waits for the next animation frame.
 async fn next_frame() {
     let p = js_sys::Promise::new(&mut |done, _| {
@@ -953,6 +970,7 @@ async fn filter_change_in_the_app_10k() {
         ("worker", SceneCache::new_raster(SLICE_BUDGET_MS)),
     ];
     caches[1].1.use_worker(true);
+    worker_started(&mut caches[1].1).await;
     for round in 0..3 {
         for filter in FILTERS {
             for (name, cache) in caches.iter_mut() {
@@ -1021,6 +1039,8 @@ async fn sharp_repaint_in_the_app() {
             ("worker", SceneCache::new_raster(SLICE_BUDGET_MS)),
         ];
         caches[1].1.use_worker(true);
+        worker_started(&mut caches[1].1).await;
+        worker_started(&mut caches[1].1).await;
         let base = s.camera;
         let mut zoomed = base;
         zoomed.zoom_at(

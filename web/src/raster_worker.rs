@@ -8,8 +8,15 @@
 //! picture's shapes in a compact binary form ([`encode_job`]): what the
 //! rasteriser reads of a [`Scene`], the palette, the buffer's size and the
 //! bands to paint; the answer is those rows' pixels, transferred back.
-//! So no second build, no file to serve, and no shared memory (which would
-//! need a cross-origin-isolated page, and that conflicts with embedding).
+//! So no second build, and no shared memory (which would need a
+//! cross-origin-isolated page, and that conflicts with embedding).
+//!
+//! The worker's script is a file served next to the app
+//! (`web/raster-worker.js`, copied by Trunk), which a policy of
+//! `worker-src 'self'` allows; where it does not load, the same text is
+//! started from a `blob:` URL; where neither may start (an `error` event,
+//! or no word from the script in time), the page paints alone, told at
+//! once rather than after a job's timeout, and never tries again.
 //!
 //! Decoding is bounds-checked: a malformed job is refused with an error,
 //! never a panic (a fuzz-style test feeds it arbitrary bytes).
@@ -360,89 +367,94 @@ mod exports {
     }
 }
 
-/// The worker's script: instantiates the module it is sent with stand-in
-/// imports, then paints each job and transfers the rows back.
-const WORKER_JS: &str = r#"
-let wasm = null;
-onmessage = (e) => {
-  const d = e.data;
-  try {
-    if (d.module) {
-      const imports = {};
-      for (const i of WebAssembly.Module.imports(d.module)) {
-        if (i.kind !== 'function') throw new Error('import ' + i.name + ' is a ' + i.kind);
-        (imports[i.module] = imports[i.module] || {})[i.name] = () => {
-          throw new Error('the raster worker calls no import');
-        };
-      }
-      wasm = new WebAssembly.Instance(d.module, imports).exports;
+/// The worker's script (`web/raster-worker.js`, which Trunk copies next to
+/// the app): instantiates the module it is sent with stand-in imports,
+/// paints each job and transfers the rows back. It says `{ ready: true }`
+/// once it runs.
+pub const WORKER_JS: &str = include_str!("../raster-worker.js");
+
+/// Where the app serves the worker's script, relative to the page.
+pub const WORKER_URL: &str = "raster-worker.js";
+
+/// A way to start the worker, tried in order ([`RasterWorker::start`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A script at this URL (same origin: `worker-src 'self'` allows it).
+    Url(String),
+    /// This script's text, from a `blob:` URL (`worker-src blob:`).
+    Blob(String),
+}
+
+impl Source {
+    /// The word for it in the map canvas's `data-raster-worker`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Source::Url(_) => "script",
+            Source::Blob(_) => "blob",
+        }
     }
-    const job = new Uint8Array(d.job);
-    const at = wasm.wiremap_raster_alloc(job.length);
-    new Uint8Array(wasm.memory.buffer, at, job.length).set(job);
-    const out = wasm.wiremap_raster_paint(at, job.length);
-    if (out === 0) throw new Error('malformed raster job');
-    const pixels = new Uint8Array(wasm.memory.buffer, out, d.bytes).slice();
-    postMessage({ id: d.id, pixels: pixels.buffer }, [pixels.buffer]);
-  } catch (err) {
-    postMessage({ id: d.id, error: String(err) });
-  }
-};
-"#;
+}
+
+/// Where a worker is in its start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerState {
+    /// Its script is loading: no job is sent yet (the page paints alone).
+    Starting,
+    /// It runs, started from this source.
+    Ready(&'static str),
+    /// No way to start it worked (why, for the console).
+    Failed(String),
+}
 
 /// What came back for a job: the rows' pixels, or why not.
 pub type Answer = Result<Vec<u8>, String>;
 
-/// Answers received (with when, `performance.now()` ms), and how many
-/// jobs are out.
+/// Answers received (with when, `performance.now()` ms), how many
+/// jobs are out, and what the worker said of itself.
 #[derive(Debug, Default)]
 struct Inbox {
     answers: HashMap<u32, (Answer, f64)>,
     out: usize,
+    ready: bool,
+    /// The worker's `error` event (its script did not load, a policy
+    /// refused it, or it threw outside a job).
+    failed: Option<String>,
 }
 
-/// Page side: one worker painting jobs for this page, one at a time.
-pub struct RasterWorker {
+/// One started worker and its handlers.
+struct Running {
     worker: web_sys::Worker,
+    source: &'static str,
     inbox: Rc<RefCell<Inbox>>,
-    sent_module: bool,
-    next_id: u32,
+    started_at: f64,
     _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
-impl std::fmt::Debug for RasterWorker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RasterWorker")
-            .field("next_id", &self.next_id)
-            .field("out", &self.inbox.borrow().out)
-            .finish()
-    }
-}
-
-impl RasterWorker {
-    /// Starts the worker (from a script made in the page: nothing to
-    /// serve); an error if this browser cannot.
-    pub fn start() -> Result<RasterWorker, JsValue> {
-        RasterWorker::with_script(WORKER_JS)
-    }
-
-    /// A worker running `script` instead of the raster worker's (tests
-    /// use it for workers that fail or never answer).
-    pub fn with_script(script: &str) -> Result<RasterWorker, JsValue> {
-        let parts = js_sys::Array::of1(&JsValue::from_str(script));
-        let opts = web_sys::BlobPropertyBag::new();
-        opts.set_type("text/javascript");
-        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)?;
-        let url = web_sys::Url::create_object_url_with_blob(&blob)?;
-        let worker = web_sys::Worker::new(&url);
-        let _ = web_sys::Url::revoke_object_url(&url);
-        let worker = worker?;
+impl Running {
+    fn start(source: &Source) -> Result<Running, String> {
+        let worker = match source {
+            Source::Url(url) => web_sys::Worker::new(url),
+            Source::Blob(script) => blob_worker(script),
+        }
+        // Older browsers throw when a policy refuses the worker; newer
+        // ones fire `error` (below).
+        .map_err(|e| format!("{} worker: {}", source.code(), js_text(&e)))?;
         let inbox: Rc<RefCell<Inbox>> = Rc::default();
         let into = inbox.clone();
+        let code = source.code();
         let on_message =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
                 let d = e.data();
                 let get = |k: &str| js_sys::Reflect::get(&d, &JsValue::from_str(k)).ok();
+                if get("ready").and_then(|v| v.as_bool()) == Some(true) {
+                    into.borrow_mut().ready = true;
+                    return;
+                }
+                if let Some(why) = get("failed").and_then(|v| v.as_string()) {
+                    into.borrow_mut().failed = Some(format!("{code} worker: {why}"));
+                    return;
+                }
                 let Some(id) = get("id").and_then(|v| v.as_f64()) else {
                     return;
                 };
@@ -457,24 +469,207 @@ impl RasterWorker {
                 inbox.out = inbox.out.saturating_sub(1);
                 inbox.answers.insert(id as u32, (answer, arrived));
             });
+        let into = inbox.clone();
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let message = js_sys::Reflect::get(&e, &JsValue::from_str("message"))
+                .ok()
+                .and_then(|m| m.as_string())
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "its script did not load or was refused".into());
+            into.borrow_mut().failed = Some(format!("{code} worker: {message}"));
+        });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        Ok(RasterWorker {
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(Running {
             worker,
+            source: code,
             inbox,
+            started_at: crate::ui::now_ms(),
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
+    }
+}
+
+/// A worker running `script` from a `blob:` URL.
+fn blob_worker(script: &str) -> Result<web_sys::Worker, JsValue> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(script));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("text/javascript");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let worker = web_sys::Worker::new(&url);
+    let _ = web_sys::Url::revoke_object_url(&url);
+    worker
+}
+
+/// A JS error as text.
+fn js_text(e: &JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            js_sys::Reflect::get(e, &JsValue::from_str("message"))
+                .ok()
+                .and_then(|m| m.as_string())
+        })
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// Page side: one worker painting jobs for this page, one at a time. It
+/// is started from the first of its [`Source`]s that works: a failed
+/// start (an `error` event, or no `ready` in time) moves on to the next,
+/// and jobs wait until one runs, so none is lost to a worker that never
+/// started.
+pub struct RasterWorker {
+    running: Option<Running>,
+    /// The sources not tried yet, and why the last one failed.
+    rest: std::collections::VecDeque<Source>,
+    failed: Option<String>,
+    sent_module: bool,
+    next_id: u32,
+}
+
+impl std::fmt::Debug for RasterWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RasterWorker")
+            .field("source", &self.running.as_ref().map(|r| r.source))
+            .field("next_id", &self.next_id)
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
+
+impl RasterWorker {
+    /// Starts the worker from the app's own script ([`WORKER_URL`]), or
+    /// else from a `blob:` URL of the same text ([`WORKER_JS`]).
+    pub fn start() -> RasterWorker {
+        RasterWorker::from_sources(vec![
+            Source::Url(WORKER_URL.into()),
+            Source::Blob(WORKER_JS.into()),
+        ])
+    }
+
+    /// A worker running `script` from a `blob:` URL (tests use it for
+    /// workers that fail, never answer or never start).
+    pub fn with_script(script: &str) -> RasterWorker {
+        RasterWorker::from_sources(vec![Source::Blob(script.into())])
+    }
+
+    /// A worker started from the first of `sources` that works.
+    pub fn from_sources(sources: Vec<Source>) -> RasterWorker {
+        let mut w = RasterWorker {
+            running: None,
+            rest: sources.into(),
+            failed: None,
             sent_module: false,
             next_id: 0,
-            _on_message: on_message,
+        };
+        w.next_source();
+        w
+    }
+
+    /// Starts the next source (after a failed one); none left: failed.
+    fn next_source(&mut self) {
+        self.running = None;
+        while let Some(source) = self.rest.pop_front() {
+            match Running::start(&source) {
+                Ok(r) => {
+                    self.running = Some(r);
+                    return;
+                }
+                Err(why) => self.failed = Some(why),
+            }
+        }
+        if self.failed.is_none() {
+            self.failed = Some("no way to start a worker".into());
+        }
+    }
+
+    /// Where the start is, at `now` (`performance.now()` ms): a source
+    /// that failed, or said nothing for `timeout_ms`, is replaced by the
+    /// next one.
+    pub fn poll(&mut self, now: f64, timeout_ms: f64) -> WorkerState {
+        loop {
+            let Some(r) = self.running.as_ref() else {
+                let why = self.failed.clone().unwrap_or_default();
+                return WorkerState::Failed(why);
+            };
+            let inbox = r.inbox.borrow();
+            if let Some(why) = inbox.failed.clone() {
+                // A worker that ran and then broke is not replaced.
+                let ran = inbox.ready;
+                drop(inbox);
+                self.failed = Some(why);
+                if ran {
+                    self.rest.clear();
+                }
+                self.next_source();
+                continue;
+            }
+            if inbox.ready {
+                let source = r.source;
+                drop(inbox);
+                if !self.sent_module {
+                    // The module now, so the first job finds it ready.
+                    self.post_module();
+                }
+                return WorkerState::Ready(source);
+            }
+            if now - r.started_at > timeout_ms {
+                drop(inbox);
+                self.failed = Some(format!("{} worker: it did not start in time", r.source));
+                self.next_source();
+                continue;
+            }
+            return WorkerState::Starting;
+        }
+    }
+
+    /// Sends the module (the worker instantiates it, or says `failed`).
+    fn post_module(&mut self) {
+        let Some(r) = self.running.as_ref() else {
+            return;
+        };
+        let msg = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&msg, &JsValue::from_str("module"), &wasm_bindgen::module());
+        match r.worker.post_message(&msg) {
+            Ok(()) => self.sent_module = true,
+            Err(e) => {
+                r.inbox.borrow_mut().failed = Some(format!("{} worker: {}", r.source, js_text(&e)))
+            }
+        }
+    }
+
+    /// It runs and takes jobs.
+    pub fn ready(&self) -> bool {
+        self.running.as_ref().is_some_and(|r| {
+            let inbox = r.inbox.borrow();
+            inbox.ready && inbox.failed.is_none()
         })
     }
 
     /// A job is out (its answer has not come yet).
     pub fn busy(&self) -> bool {
-        self.inbox.borrow().out > 0
+        self.running
+            .as_ref()
+            .is_some_and(|r| r.inbox.borrow().out > 0)
     }
 
     /// Sends a job (from [`encode_job`]) whose answer is `bytes` long;
     /// returns its id. Answers to earlier jobs not taken yet are dropped.
+    /// An error before the worker is [`RasterWorker::ready`].
     pub fn send(&mut self, job: Vec<u8>, bytes: usize) -> Result<u32, JsValue> {
+        let r = match self.running.as_ref() {
+            Some(r) if self.ready() => r,
+            _ => return Err(JsValue::from_str("the raster worker is not running")),
+        };
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         let msg = js_sys::Object::new();
@@ -486,10 +681,10 @@ impl RasterWorker {
         set("job", &buf)?;
         set("id", &JsValue::from(id))?;
         set("bytes", &JsValue::from(bytes as u32))?;
-        self.worker
+        r.worker
             .post_message_with_transfer(&msg, &js_sys::Array::of1(&buf))?;
         self.sent_module = true;
-        let mut inbox = self.inbox.borrow_mut();
+        let mut inbox = r.inbox.borrow_mut();
         inbox.answers.clear();
         inbox.out += 1;
         Ok(id)
@@ -503,14 +698,12 @@ impl RasterWorker {
     /// The same with the time it came (`performance.now()`, ms), which
     /// may be a slice of the page before it is taken.
     pub fn take_timed(&self, id: u32) -> Option<(Answer, f64)> {
-        self.inbox.borrow_mut().answers.remove(&id)
-    }
-}
-
-impl Drop for RasterWorker {
-    fn drop(&mut self) {
-        self.worker.set_onmessage(None);
-        self.worker.terminate();
+        self.running
+            .as_ref()?
+            .inbox
+            .borrow_mut()
+            .answers
+            .remove(&id)
     }
 }
 

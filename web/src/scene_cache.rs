@@ -36,7 +36,7 @@ use crate::camera::Camera;
 use crate::error::WebError;
 use crate::geometry::Point;
 use crate::raster::{paint_steps, BinBuild, Bins, Palette, BAND_ROWS};
-use crate::raster_worker::{encode_job, split_band, RasterWorker};
+use crate::raster_worker::{encode_job, split_band, RasterWorker, WorkerState};
 use crate::render::{
     paint_background, paint_labels_over, paint_ops, paint_selection, plan_part, Op, RasterCanvas,
     PLAN_PARTS,
@@ -91,7 +91,8 @@ pub const LEARN_MIN_STEPS: usize = 2_000;
 /// with the worker, 18,000–32,000 faster).
 pub const WORKER_MIN_STEPS: usize = 15_000;
 /// An answer the worker has not sent after this long is given up (the
-/// page paints those bands, and stops using the worker).
+/// page paints those bands, and stops using the worker); so is a worker
+/// whose script has not said it runs (the next way to start it is tried).
 pub const WORKER_TIMEOUT_MS: f64 = 3_000.0;
 /// A raster worker's job for a scene of at most this many edges is sent
 /// in the piece that plans the picture (encoding it takes about 1 ms per
@@ -677,7 +678,7 @@ impl Job {
             if binned {
                 progress.total = bins.steps();
                 let k = split_band(bins, bands, rates.share());
-                if worker.as_ref().is_some_and(|wk| !wk.busy())
+                if worker.as_ref().is_some_and(|wk| wk.ready() && !wk.busy())
                     && bins.steps() >= worker_min_steps
                     && k < bands
                 {
@@ -809,6 +810,9 @@ pub struct SceneCache {
     /// ([`SceneCache::use_worker`]), and the worker once started.
     use_worker: bool,
     worker: Option<RasterWorker>,
+    /// How pictures are painted, as the map canvas's `data-raster-worker`
+    /// says ([`SceneCache::worker_use`]).
+    worker_use: &'static str,
     /// Pictures with fewer steps than this are painted by the page alone
     /// ([`WORKER_MIN_STEPS`]).
     pub worker_min_steps: usize,
@@ -841,6 +845,7 @@ impl SceneCache {
             spare_raster: None,
             use_worker: false,
             worker: None,
+            worker_use: "off",
             worker_min_steps: WORKER_MIN_STEPS,
             worker_timeout_ms: WORKER_TIMEOUT_MS,
             share_rates: ShareRates::default(),
@@ -872,19 +877,66 @@ impl SceneCache {
 
     /// Let the raster renderer paint a share of each big picture on
     /// another core, in a Web Worker ([`crate::raster_worker`]); off by
-    /// default. If the worker cannot start or fails, the page paints
-    /// everything, as without it.
+    /// default. The worker starts now (its script loads while the first,
+    /// small, pictures are painted on the page). If it cannot start or
+    /// fails, the page paints everything, as without it, and it is not
+    /// tried again.
     pub fn use_worker(&mut self, on: bool) {
-        self.use_worker = on;
-        if !on {
+        self.use_worker = on && self.worker_use != "page";
+        if !self.use_worker {
             self.worker = None;
+            if self.worker_use != "page" {
+                self.worker_use = "off";
+            }
         }
+        self.start_worker();
     }
 
     /// Use `worker` as the raster worker (tests give one that fails).
     pub fn set_worker(&mut self, worker: RasterWorker) {
         self.use_worker = true;
         self.worker = Some(worker);
+        self.worker_use = "starting";
+    }
+
+    /// Starts the raster worker if the raster renderer may use one and
+    /// none runs.
+    fn start_worker(&mut self) {
+        if self.raster && self.use_worker && self.worker.is_none() {
+            self.worker = Some(RasterWorker::start());
+            self.worker_use = "starting";
+        }
+    }
+
+    /// Where the worker's start is (see [`RasterWorker::poll`]); one that
+    /// failed is dropped, said on the console, and the page paints alone
+    /// from now on. Each frame does this first; benchmarks call it to wait
+    /// for the start.
+    pub fn poll_worker(&mut self) {
+        let Some(w) = self.worker.as_mut() else {
+            return;
+        };
+        self.worker_use = match w.poll(now_ms(), self.worker_timeout_ms) {
+            WorkerState::Starting => "starting",
+            WorkerState::Ready(source) => source,
+            WorkerState::Failed(why) => {
+                web_sys::console::warn_1(
+                    &format!("wiremap: no raster worker ({why}); painting on the page").into(),
+                );
+                self.worker = None;
+                self.use_worker = false;
+                "page"
+            }
+        };
+    }
+
+    /// How big pictures are painted: `"off"` (no worker asked for, or not
+    /// the raster renderer), `"starting"` (its script is loading; the page
+    /// paints meanwhile), `"script"` or `"blob"` (a worker started from the
+    /// app's script file or from a `blob:` URL paints a share), `"page"`
+    /// (no worker could start, or it failed: the page paints alone).
+    pub fn worker_use(&self) -> &'static str {
+        self.worker_use
     }
 
     /// A raster worker is in use (none before the first raster picture, or
@@ -947,6 +999,7 @@ impl SceneCache {
         spent_ms: f64,
     ) -> FrameReport {
         let t0 = now_ms();
+        self.poll_worker();
         let view = View::of(f);
         let settled = self.last_view == Some(view);
         self.last_view = Some(view);
@@ -1038,18 +1091,7 @@ impl SceneCache {
             planned_at: 0.0,
             page_ms: None,
         });
-        if self.raster && self.use_worker && self.worker.is_none() {
-            match RasterWorker::start() {
-                Ok(w) => self.worker = Some(w),
-                Err(e) => {
-                    web_sys::console::warn_2(
-                        &"wiremap: no raster worker; painting on the page:".into(),
-                        &e,
-                    );
-                    self.use_worker = false;
-                }
-            }
-        }
+        self.start_worker();
         Ok(())
     }
 
@@ -1057,6 +1099,7 @@ impl SceneCache {
         let Some(job) = self.job.as_mut() else {
             return;
         };
+        let had_worker = self.worker.is_some();
         job.slice(
             &mut self.slicer,
             ends,
@@ -1066,6 +1109,11 @@ impl SceneCache {
             &mut self.share_rates,
         );
         report.sliced = true;
+        if had_worker && self.worker.is_none() {
+            // Given up on (it failed or did not answer): not tried again.
+            self.use_worker = false;
+            self.worker_use = "page";
+        }
         if !job.is_done() {
             return;
         }

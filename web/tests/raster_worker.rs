@@ -11,7 +11,9 @@ use wiremap_model::{MapEdge, MapGraph, MapNode, NodeKind};
 use wiremap_web::camera::Camera;
 use wiremap_web::geometry::Point;
 use wiremap_web::raster::{paint_scene, paint_steps, Bins, Palette, Pixmap, BAND_ROWS};
-use wiremap_web::raster_worker::{encode_job, RasterWorker};
+use wiremap_web::raster_worker::{
+    encode_job, RasterWorker, Source, WorkerState, WORKER_JS, WORKER_URL,
+};
 use wiremap_web::scene::{Frame, Scene, LIGHT};
 use wiremap_web::scene_cache::SceneCache;
 use wiremap_web::view_state::ViewState;
@@ -29,6 +31,19 @@ async fn sleep(ms: i32) {
         let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&done, ms);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
+/// Polls `w` until its start ends: its state then. Only events end a
+/// start here (the timeout is infinite).
+async fn settled(w: &mut RasterWorker) -> WorkerState {
+    for _ in 0..500 {
+        let state = w.poll(0.0, f64::INFINITY);
+        if state != WorkerState::Starting {
+            return state;
+        }
+        sleep(10).await;
+    }
+    panic!("the raster worker's start did not end in 5 s");
 }
 
 async fn answer(w: &RasterWorker, id: u32) -> Result<Vec<u8>, String> {
@@ -114,7 +129,15 @@ async fn the_pages_bands_and_the_workers_make_the_whole_picture() {
     let mut whole = Pixmap::new(w, h);
     paint_scene(&mut whole, &s, &LIGHT, 1.0);
 
-    let mut worker = RasterWorker::start().expect("a worker starts");
+    let mut worker = RasterWorker::start();
+    assert!(!worker.ready(), "no word from the script yet");
+    assert!(
+        worker.send(vec![1, 2, 3], 4).is_err(),
+        "no job before it runs"
+    );
+    // The test runner serves the crate's files, `raster-worker.js` among
+    // them, as the relay serves the app's.
+    assert_eq!(settled(&mut worker).await, WorkerState::Ready("script"));
     let pal = Palette::of(&LIGHT);
     let bands = h.div_ceil(BAND_ROWS);
     let half = bands / 2;
@@ -218,11 +241,16 @@ async fn the_scene_cache_with_the_worker_paints_the_same_picture() {
     let view = ViewState::default();
     let f = frame(&map, &view, size.0, size.1);
     let mut cache = SceneCache::new_raster(4.0);
-    cache.use_worker(true);
     cache.worker_min_steps = 1_000;
+    // Running before the picture starts (as the app's worker, started
+    // with its first frame, long before a big picture).
+    let mut worker = RasterWorker::start();
+    assert!(matches!(settled(&mut worker).await, WorkerState::Ready(_)));
+    cache.set_worker(worker);
     let (done, got) = cached_picture(&mut cache, &f, size).await;
     assert!(done.offloaded > 0, "the worker painted a share: {done:?}");
     assert!(cache.has_worker());
+    assert_eq!(cache.worker_use(), "script");
     assert_eq!(differing(&got, &page_picture(&f, size)), 0);
 }
 
@@ -235,17 +263,88 @@ async fn a_failing_or_silent_worker_leaves_the_picture_to_the_page() {
     let view = ViewState::default();
     let f = frame(&map, &view, size.0, size.1);
     let want = page_picture(&f, size);
-    let failing = "onmessage = (e) => postMessage({ id: e.data.id, error: 'broken on purpose' });";
-    let silent = "onmessage = () => {};";
-    for script in [failing, silent] {
+    let failing = "onmessage = (e) => postMessage({ id: e.data.id, error: 'broken on purpose' }); postMessage({ ready: true });";
+    let silent = "onmessage = () => {}; postMessage({ ready: true });";
+    // Never says it runs (the timeout ends its start), or throws as it
+    // loads (its `error` event does).
+    let mute = "onmessage = () => {};";
+    let throws = "throw new Error('broken as it loads');";
+    for (script, runs) in [
+        (failing, true),
+        (silent, true),
+        (mute, false),
+        (throws, false),
+    ] {
         let mut cache = SceneCache::new_raster(4.0);
         cache.worker_min_steps = 1_000;
         cache.worker_timeout_ms = 300.0;
-        cache.set_worker(RasterWorker::with_script(script).expect("a worker starts"));
+        let mut worker = RasterWorker::with_script(script);
+        if runs {
+            // Running before the picture starts: it gets a share.
+            assert!(matches!(settled(&mut worker).await, WorkerState::Ready(_)));
+        }
+        cache.set_worker(worker);
         let (done, got) = cached_picture(&mut cache, &f, size).await;
         assert_eq!(done.offloaded, 0, "{script}: the page painted it all");
         assert_eq!(done.done, done.total);
-        assert!(!cache.has_worker(), "{script}: the worker is dropped");
         assert_eq!(differing(&got, &want), 0, "{script}");
+        // The worker is dropped (a worker that only never started may
+        // outlast a fast picture: its timeout ends it).
+        let ctx = context_2d(&canvas_sized(size.0, size.1));
+        for _ in 0..200 {
+            if !cache.has_worker() {
+                break;
+            }
+            cache.frame(&ctx, &f, 1);
+            sleep(5).await;
+        }
+        assert!(
+            !cache.has_worker(),
+            "{script}: the worker is dropped ({:?})",
+            cache.worker_use()
+        );
+        assert_eq!(cache.worker_use(), "page", "{script}");
+        // And not started again for the next picture.
+        let r = cache.frame(&ctx, &f, 2);
+        assert!(r.started, "a new graph, a new picture");
+        assert!(!cache.has_worker(), "{script}: not started again");
     }
+}
+
+/// The worker's start tries its sources in order: a script that does not
+/// load (no such file here) is followed by the `blob:` URL; with no source
+/// left the start has failed, told by the `error` event (the timeout is
+/// infinite). A worker that runs but cannot take the module has failed.
+#[wasm_bindgen_test]
+async fn a_worker_that_cannot_load_is_replaced_then_given_up() {
+    let missing = Source::Url(format!("no-such-{WORKER_URL}"));
+    let mut w = RasterWorker::from_sources(vec![missing.clone(), Source::Blob(WORKER_JS.into())]);
+    assert_eq!(settled(&mut w).await, WorkerState::Ready("blob"));
+    let mut w = RasterWorker::from_sources(vec![missing]);
+    match settled(&mut w).await {
+        WorkerState::Failed(why) => assert!(why.starts_with("script worker"), "{why}"),
+        other => panic!("a worker with no script started: {other:?}"),
+    }
+    assert!(!w.ready());
+    assert!(w.send(vec![0; 8], 4).is_err());
+    // A worker that runs but cannot instantiate the module (sent as soon
+    // as it runs) fails before any job, and is not replaced.
+    let no_wasm = "onmessage = (e) => { if (e.data.module) postMessage({ failed: 'no WebAssembly here' }); }; postMessage({ ready: true });";
+    let mut w = RasterWorker::from_sources(vec![
+        Source::Blob(no_wasm.into()),
+        Source::Blob(WORKER_JS.into()),
+    ]);
+    assert_eq!(settled(&mut w).await, WorkerState::Ready("blob"));
+    let mut state = WorkerState::Starting;
+    for _ in 0..500 {
+        state = w.poll(0.0, f64::INFINITY);
+        if state != WorkerState::Ready("blob") {
+            break;
+        }
+        sleep(10).await;
+    }
+    assert_eq!(
+        state,
+        WorkerState::Failed("blob worker: no WebAssembly here".into())
+    );
 }

@@ -160,6 +160,12 @@ fn paint_frame(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
     if let Some(gl_canvas) = ctx.gl_canvas.get_untracked().filter(|c| !c.hidden()) {
         resized |= size_canvas(&gl_canvas, pw, ph);
     }
+    // How big pictures are painted (the raster worker's start), for
+    // tests and for anyone who inspects the page.
+    let worker_use = cache.with_value(SceneCache::worker_use);
+    if canvas.get_attribute("data-raster-worker").as_deref() != Some(worker_use) {
+        let _ = canvas.set_attribute("data-raster-worker", worker_use);
+    }
     // A picture in progress, or a camera that just stopped, needs frames
     // of its own.
     let busy = cache.with_value(SceneCache::needs_frame);
