@@ -16,6 +16,11 @@
 //!   restored, also for nodes not (yet) in the graph.
 //! * Deterministic: the same seed and the same sequence of calls give the
 //!   same positions, bit for bit on one platform.
+//!
+//! Small graphs are spread out ([`LayoutConfig::max_spread`]): links grow
+//! up to 2.5 times longer, with the repulsion scaled to match, so that a
+//! dozen workloads fill the screen with room for their labels; from 200
+//! nodes on nothing changes.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::f64::consts::PI;
@@ -58,6 +63,16 @@ pub struct LayoutConfig {
     /// Pull towards the origin (keeps components together).
     pub gravity: f64,
     pub collide_strength: f64,
+    /// Small graphs are spread out: at one node, links are this many times
+    /// `link_distance` (and the repulsion scaled to match); the factor
+    /// falls as `sqrt(spread_nodes / n)` to 1 at [`LayoutConfig::spread_nodes`]
+    /// nodes and beyond ([`Layout::spread`]). A map of a dozen workloads
+    /// then fills the screen at its nodes' drawn size, with room for the
+    /// labels, instead of huddling at the fit's highest zoom. 1 turns it
+    /// off.
+    pub max_spread: f64,
+    /// From this many nodes on, the layout is not spread.
+    pub spread_nodes: usize,
 }
 
 impl Default for LayoutConfig {
@@ -75,6 +90,8 @@ impl Default for LayoutConfig {
             namespace_strength: 0.05,
             gravity: 0.02,
             collide_strength: 0.7,
+            max_spread: 2.5,
+            spread_nodes: 200,
         }
     }
 }
@@ -119,6 +136,8 @@ pub struct Layout {
     state: Vec<[f64; 4]>,
     centre: Vec<(f64, f64, usize)>,
     ticks: u64,
+    /// [`Layout::spread`] for the current nodes.
+    spread: f64,
 }
 
 fn fnv1a(s: &str) -> u64 {
@@ -384,11 +403,33 @@ impl Layout {
             state: Vec::new(),
             centre: Vec::new(),
             ticks: 0,
+            spread: 1.0,
         }
     }
 
     pub fn config(&self) -> &LayoutConfig {
         &self.config
+    }
+
+    /// How far small graphs are spread ([`LayoutConfig::max_spread`]) for
+    /// `n` nodes: `sqrt(spread_nodes / n)`, between 1 and the maximum.
+    pub fn spread_for(config: &LayoutConfig, n: usize) -> f64 {
+        let f = (config.spread_nodes as f64 / n.max(1) as f64).sqrt();
+        if f.is_finite() {
+            f.clamp(1.0, config.max_spread.max(1.0))
+        } else {
+            1.0
+        }
+    }
+
+    /// The current spread: links are `link_distance` times this long.
+    pub fn spread(&self) -> f64 {
+        self.spread
+    }
+
+    /// The distance links settle at (before repulsion and gravity).
+    fn link_length(&self) -> f64 {
+        self.config.link_distance * self.spread
     }
 
     /// Deterministic offset of length in `[0.5, 1] · radius` for `key`.
@@ -467,6 +508,7 @@ impl Layout {
             self.index.insert(node.key.clone(), i);
         }
         self.ns_count = ns_ids.len();
+        self.spread = Layout::spread_for(&self.config, n);
         for (key, j) in old_keys.iter().zip(0..) {
             if !self.index.contains_key(key) {
                 if self.remembered.len() >= REMEMBERED_CAP {
@@ -551,7 +593,7 @@ impl Layout {
         // on the spiral instead, in breadth-first order, so that
         // neighbours still start close.
         let on_spiral = n - queue.len() > queue.len().max(SPIRAL_PLACEMENT_MIN);
-        let link_distance = self.config.link_distance;
+        let link_distance = self.link_length();
         let spiral_at = |k: usize| {
             let r = link_distance / 3.0 * (0.5 + k as f64).sqrt();
             let a = k as f64 * PI * (3.0 - 5f64.sqrt());
@@ -581,7 +623,7 @@ impl Layout {
                             c += 1.0;
                         }
                     }
-                    let (jx, jy) = self.jitter(&self.keys[v], self.config.link_distance);
+                    let (jx, jy) = self.jitter(&self.keys[v], self.link_length());
                     self.xs[v] = sx / c + jx;
                     self.ys[v] = sy / c + jy;
                     placed[v] = true;
@@ -604,7 +646,7 @@ impl Layout {
             };
             match around {
                 Some((sx, sy, c)) if c > 0 && !on_spiral => {
-                    let (jx, jy) = self.jitter(&self.keys[i], 1.5 * self.config.link_distance);
+                    let (jx, jy) = self.jitter(&self.keys[i], 1.5 * self.link_length());
                     self.xs[i] = sx / c as f64 + jx;
                     self.ys[i] = sy / c as f64 + jy;
                 }
@@ -693,6 +735,7 @@ impl Layout {
     fn tick(&mut self) {
         self.ticks += 1;
         let c = self.config.clone();
+        let (link_distance, charge) = (self.link_length(), c.charge * self.spread * self.spread);
         self.alpha += (0.0 - self.alpha) * c.alpha_decay;
         let alpha = self.alpha;
         let n = self.keys.len();
@@ -726,7 +769,7 @@ impl Layout {
                 dy = 1e-6;
             }
             let len = (dx * dx + dy * dy).sqrt();
-            let k = (len - c.link_distance) / len * alpha * strength;
+            let k = (len - link_distance) / len * alpha * strength;
             dx *= k;
             dy *= k;
             match (ms, mt) {
@@ -760,7 +803,7 @@ impl Layout {
         let input = ForceInput {
             active: mobile,
             theta2: c.theta * c.theta,
-            strength: c.charge * alpha,
+            strength: charge * alpha,
             padding: c.collide_padding,
         };
         self.tree.forces(&input, &mut fx, &mut fy, &mut pairs);

@@ -1,7 +1,7 @@
 //! Layout: determinism, convergence without overlap, incremental stability, pins.
 
 use proptest::prelude::*;
-use wiremap_model::{Layout, MapEdge, MapGraph, MapNode, NodeKind, Pin};
+use wiremap_model::{Layout, LayoutConfig, MapEdge, MapGraph, MapNode, NodeKind, Pin};
 
 /// A graph of `n` nodes in `namespaces` namespaces with the given edges.
 fn graph(n: usize, namespaces: usize, edges: &[(usize, usize)]) -> MapGraph {
@@ -88,8 +88,10 @@ fn golden_two_linked_nodes_settle_near_link_distance() {
         l.position("ns0/n0001").unwrap(),
     );
     let d = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
-    // Spring at 60 px against repulsion and gravity: a little further apart.
-    assert!((40.0..120.0).contains(&d), "distance {d}");
+    // Spring at 60 px, spread 2.5 times for so small a graph (150 px),
+    // against repulsion and gravity: about that far apart.
+    assert_eq!(l.spread(), 2.5);
+    assert!((100.0..300.0).contains(&d), "distance {d}");
     // Centred by gravity.
     assert!(((a.0 + b.0) / 2.0).abs() < 20.0 && ((a.1 + b.1) / 2.0).abs() < 20.0);
     assert!(l.ticks() >= 250 && l.ticks() <= 320, "{} ticks", l.ticks());
@@ -143,8 +145,11 @@ fn new_node_starts_next_to_its_neighbour_and_grouping_switch_keeps_positions() {
     let hub = l.position("a/n3").unwrap();
     let new = l.position("a/n3x").unwrap();
     let d = ((hub.0 - new.0).powi(2) + (hub.1 - new.1).powi(2)).sqrt();
+    // Within a link's length (60 px, spread for 11 nodes).
+    let spread = Layout::spread_for(&LayoutConfig::default(), 11);
+    assert_eq!(l.spread(), spread);
     assert!(
-        d <= 60.0 + 1e-9,
+        d <= 60.0 * spread + 1e-9,
         "new node placed {d} away from its neighbour"
     );
     // Switch to a completely different graph and back: old positions return.
@@ -357,4 +362,67 @@ fn a_fresh_layout_starts_spread_out_with_neighbours_close() {
     let linked = g.edges.iter().map(|e| d(e.source, e.target)).sum::<f64>() / g.edges.len() as f64;
     let random = (0..n).map(|i| d(i, (i * 7919 + 13) % n)).sum::<f64>() / n as f64;
     assert!(linked < random, "linked {linked:.1} vs random {random:.1}");
+}
+
+/// Mean distance between linked nodes.
+fn mean_link(l: &Layout, keys: &[String], edges: &[(usize, usize)]) -> f64 {
+    let at = |i: usize| l.position(&keys[i]).unwrap();
+    let sum: f64 = edges
+        .iter()
+        .map(|&(a, b)| {
+            let (p, q) = (at(a), at(b));
+            ((p.0 - q.0).powi(2) + (p.1 - q.1).powi(2)).sqrt()
+        })
+        .sum();
+    sum / edges.len() as f64
+}
+
+/// Small graphs are spread out (links and repulsion scaled alike), less
+/// and less as they grow, not at all from `spread_nodes` on: a ring of 12
+/// settles with links about 2.5 times as long as with the spread off, the
+/// same ring's picture otherwise alike; 200 nodes and more lay out exactly
+/// as with the spread off.
+#[test]
+fn small_graphs_are_spread_out_and_big_ones_are_not() {
+    let c = LayoutConfig::default();
+    assert_eq!(Layout::spread_for(&c, 1), 2.5);
+    assert_eq!(Layout::spread_for(&c, 0), 2.5);
+    assert!((Layout::spread_for(&c, 50) - 2.0).abs() < 1e-12);
+    assert_eq!(Layout::spread_for(&c, 200), 1.0);
+    assert_eq!(Layout::spread_for(&c, 10_000), 1.0);
+    let off = LayoutConfig {
+        max_spread: 1.0,
+        ..LayoutConfig::default()
+    };
+    assert_eq!(Layout::spread_for(&off, 1), 1.0);
+
+    let ring = |n: usize| -> (Vec<String>, Vec<(usize, usize)>) {
+        let keys = (0..n).map(|i| format!("ns/n{i:04}")).collect();
+        let edges = (0..n).map(|i| (i, (i + 1) % n)).collect();
+        (keys, edges)
+    };
+    let (keys, edges) = ring(12);
+    let g = graph_named(&keys, &edges);
+    let mut spread = Layout::new(3);
+    spread.sync(&g);
+    run(&mut spread);
+    let mut plain = Layout::with_config(3, off.clone());
+    plain.sync(&g);
+    run(&mut plain);
+    let ratio = mean_link(&spread, &keys, &edges) / mean_link(&plain, &keys, &edges);
+    assert!((2.0..3.0).contains(&ratio), "links {ratio} times as long");
+    assert_no_overlap(&spread);
+
+    let (keys, edges) = ring(200);
+    let g = graph_named(&keys, &edges);
+    let mut big = Layout::new(3);
+    big.sync(&g);
+    let mut plain = Layout::with_config(3, off);
+    plain.sync(&g);
+    for _ in 0..50 {
+        big.step(1);
+        plain.step(1);
+    }
+    assert_eq!(big.spread(), 1.0);
+    assert_eq!(positions(&big), positions(&plain));
 }
