@@ -9,7 +9,7 @@
 use wiremap_model::MapGraph;
 
 use crate::camera::Camera;
-use crate::geometry::{bends, curve, radii, width, Point, ARROW_LEN};
+use crate::geometry::{bends, curve, radii, width, Point, ARROW_LEN, BEND};
 use crate::palette::{edge_colour_index, namespace_colour_index};
 use crate::view_state::ViewState;
 
@@ -437,7 +437,7 @@ impl SceneBuilder {
             b,
             ra,
             rb + arrow_base * 0.6,
-            bend.get(i).copied().unwrap_or(0.12),
+            bend.get(i).copied().unwrap_or(BEND),
         );
         // The curve lies inside the triangle start, ctrl, end.
         let lo = Point {

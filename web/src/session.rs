@@ -20,6 +20,9 @@ use wiremap_wire::{Frame, FrameDecoder};
 
 /// Rows in the table view; beyond it the table says how many are left out.
 pub const TABLE_MAX_ROWS: usize = 5_000;
+/// Screen pixels kept free around the map when it is fitted (room for the
+/// labels of the outermost nodes).
+pub const FIT_MARGIN: f64 = 70.0;
 /// Seed of the layout: the same data gives the same picture in every tab.
 pub const LAYOUT_SEED: u64 = 0x5eed_f3a9;
 /// Stored entries an L7 map computation reads between two looks at the
@@ -676,8 +679,15 @@ impl Session {
 
     /// Fits the camera to the graph in a `w` × `h` viewport.
     pub fn fit(&mut self, w: f64, h: f64) {
-        if let Some((lo, hi)) = bounds(&self.positions()) {
-            self.camera.fit(lo, hi, w, h, 70.0);
+        self.fit_beside(w, h, None);
+    }
+
+    /// [`Session::fit`] with a panel over part of the canvas (`cover`,
+    /// screen px: the legend): the map goes beside it
+    /// ([`crate::camera::Camera::fit_beside`]).
+    pub fn fit_beside(&mut self, w: f64, h: f64, cover: Option<(Point, Point)>) {
+        if let Some(bbox) = bounds(&self.positions()) {
+            self.camera.fit_beside(bbox, w, h, cover, FIT_MARGIN);
         }
     }
 

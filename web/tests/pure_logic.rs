@@ -4,8 +4,8 @@
 use wasm_bindgen_test::*;
 use wiremap_model::{Grouping, Metric, ViewSettings};
 use wiremap_web::backoff::{Backoff, BACKOFF_MAX_MS, BACKOFF_MIN_MS};
-use wiremap_web::camera::Camera;
-use wiremap_web::geometry::{bounds, curve, pick, Point};
+use wiremap_web::camera::{best_area, Camera};
+use wiremap_web::geometry::{bends, bounds, curve, pick, Point};
 use wiremap_web::query;
 use wiremap_web::relay_url::relay_ws_url;
 use wiremap_web::view_state::{LegendKind, MapType, Renderer, ViewState};
@@ -145,6 +145,82 @@ fn camera_round_trips_and_zooms_around_the_pointer() {
             s.x >= 49.0 && s.x <= 751.0 && s.y >= 49.0 && s.y <= 551.0,
             "{s:?}"
         );
+    }
+}
+
+/// A fitted map goes beside a panel over the canvas (the legend): in the
+/// strip where it shows largest, nothing of it under the panel; with no
+/// panel over the canvas, as a plain fit.
+#[wasm_bindgen_test]
+fn a_fitted_map_goes_beside_the_legend() {
+    let p = |x: f64, y: f64| Point { x, y };
+    let (w, h, margin) = (1280.0, 550.0, 70.0);
+    // The legend at the bottom left, as the app shows it.
+    let legend = (p(4.0, 392.0), p(580.0, 560.0));
+    let inside = |c: &Camera, q: Point| {
+        let s = c.to_screen(q, w, h);
+        let under =
+            s.x >= legend.0.x && s.x <= legend.1.x && s.y >= legend.0.y && s.y <= legend.1.y;
+        let on = s.x >= -1e-9 && s.x <= w + 1e-9 && s.y >= -1e-9 && s.y <= h + 1e-9;
+        on && !under
+    };
+    let corners = |(lo, hi): (Point, Point)| [lo, hi, p(lo.x, hi.y), p(hi.x, lo.y)];
+    // A squarish map: the strip right of the legend shows it largest.
+    let square = (p(-250.0, -220.0), p(250.0, 230.0));
+    assert_eq!(
+        best_area(square, w, h, Some(legend), margin),
+        (p(580.0, 0.0), p(w, h))
+    );
+    let mut c = Camera::default();
+    c.fit_beside(square, w, h, Some(legend), margin);
+    for q in corners(square) {
+        assert!(inside(&c, q), "{q:?} at {:?}", c.to_screen(q, w, h));
+    }
+    // A wide, flat map: the strip above it.
+    let wide = (p(-1000.0, -100.0), p(1000.0, 100.0));
+    assert_eq!(
+        best_area(wide, w, h, Some(legend), margin),
+        (p(0.0, 0.0), p(w, 392.0))
+    );
+    c.fit_beside(wide, w, h, Some(legend), margin);
+    for q in corners(wide) {
+        assert!(inside(&c, q), "{q:?} at {:?}", c.to_screen(q, w, h));
+    }
+    // No panel, one off the canvas, or an empty one: a plain fit.
+    let mut plain = Camera::default();
+    plain.fit(square.0, square.1, w, h, margin);
+    let off = (p(2000.0, 0.0), p(2400.0, 100.0));
+    let empty = (p(10.0, 10.0), p(10.0, 300.0));
+    for cover in [None, Some(off), Some(empty)] {
+        c.fit_beside(square, w, h, cover, margin);
+        assert_eq!(c, plain, "{cover:?}");
+    }
+}
+
+/// Parallel edges (one per protocol between the same two nodes) fan out
+/// far enough for their labels, at their middles, not to overlap: more
+/// than a label's height (about 14 px) apart on a 200 px edge.
+#[wasm_bindgen_test]
+fn parallel_edges_fan_out_room_for_their_labels() {
+    use wiremap_model::MapEdge;
+    let edges: Vec<MapEdge> = ["http", "http2", "grpc"]
+        .iter()
+        .map(|p| MapEdge::new(format!("a->b {p}"), 0, 1))
+        .chain([MapEdge::new("b->a".into(), 1, 0)])
+        .collect();
+    let b = bends(&edges);
+    assert_eq!(
+        b[0], b[3],
+        "a lone edge and the first of several bend alike"
+    );
+    let (a, z) = (Point { x: 0.0, y: 0.0 }, Point { x: 200.0, y: 0.0 });
+    let mids: Vec<Point> = b[..3]
+        .iter()
+        .map(|&k| curve(a, z, 10.0, 10.0, k).mid)
+        .collect();
+    for pair in mids.windows(2) {
+        let d = ((pair[0].x - pair[1].x).powi(2) + (pair[0].y - pair[1].y).powi(2)).sqrt();
+        assert!(d > 16.0, "labels {d} px apart: {mids:?}");
     }
 }
 

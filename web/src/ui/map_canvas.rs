@@ -205,7 +205,7 @@ fn paint_frame(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
         }
         let moved = s.layout.ticks() != ticks;
         if s.auto_fit && (moved || s.dirty || resized) {
-            s.fit(w, h);
+            s.fit_beside(w, h, legend_cover(&canvas));
         }
         if !(moved || s.dirty || resized || busy) {
             return;
@@ -230,6 +230,28 @@ fn paint_frame(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
             });
         });
     });
+}
+
+/// The legend's box over the canvas (canvas px, with a gap around it), if
+/// it shows: a fitted map goes beside it.
+fn legend_cover(canvas: &web_sys::HtmlCanvasElement) -> Option<(Point, Point)> {
+    const GAP: f64 = 8.0;
+    let legend = web_sys::window()?.document()?.get_element_by_id("legend")?;
+    let r = legend.get_bounding_client_rect();
+    if r.width() <= 0.0 || r.height() <= 0.0 {
+        return None;
+    }
+    let c = canvas.get_bounding_client_rect();
+    Some((
+        Point {
+            x: r.left() - c.left() - GAP,
+            y: r.top() - c.top() - GAP,
+        },
+        Point {
+            x: r.right() - c.left() + GAP,
+            y: r.bottom() - c.top() + GAP,
+        },
+    ))
 }
 
 fn frame_loop(ctx: Ctx, slot: BackendSlot, cache: CacheSlot) {
