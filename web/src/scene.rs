@@ -109,6 +109,110 @@ pub fn lod(nodes: usize, edges: usize, scale: f64, show_bandwidth: bool) -> Lod 
     }
 }
 
+/// Estimated width of a character of a node label (13 px) and of an edge
+/// label (bold 12 px), and the labels' heights (CSS px): the boxes that
+/// [`declutter`] keeps apart (text is measured only when painted).
+pub const NODE_LABEL_CHAR_PX: f64 = 7.0;
+pub const NODE_LABEL_HEIGHT_PX: f64 = 16.0;
+pub const EDGE_LABEL_CHAR_PX: f64 = 7.2;
+pub const EDGE_LABEL_HEIGHT_PX: f64 = 14.0;
+/// Cell size of the grid that finds a box's neighbours (CSS px).
+const LABEL_CELL_PX: f64 = 64.0;
+
+/// Label boxes placed so far, in a grid of [`LABEL_CELL_PX`] cells.
+#[derive(Default)]
+struct LabelBoxes {
+    boxes: Vec<[f64; 4]>,
+    cells: std::collections::HashMap<(i32, i32), Vec<u32>>,
+}
+
+impl LabelBoxes {
+    fn cells_of(b: &[f64; 4]) -> impl Iterator<Item = (i32, i32)> {
+        let cell = |v: f64| (v / LABEL_CELL_PX).floor().clamp(-1e6, 1e6) as i32;
+        let (x0, x1, y0, y1) = (cell(b[0]), cell(b[2]), cell(b[1]), cell(b[3]));
+        (x0..=x1).flat_map(move |x| (y0..=y1).map(move |y| (x, y)))
+    }
+
+    /// Places `b` (x0, y0, x1, y1) if it overlaps no placed box.
+    fn place(&mut self, b: [f64; 4]) -> bool {
+        let overlaps = |o: &[f64; 4]| b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3];
+        let taken = Self::cells_of(&b).any(|c| {
+            self.cells.get(&c).is_some_and(|ids| {
+                ids.iter()
+                    .any(|&k| self.boxes.get(k as usize).is_some_and(overlaps))
+            })
+        });
+        if taken {
+            return false;
+        }
+        let id = self.boxes.len() as u32;
+        self.boxes.push(b);
+        for c in Self::cells_of(&b) {
+            self.cells.entry(c).or_default().push(id);
+        }
+        true
+    }
+}
+
+/// Labels move aside rather than overlap: node labels first (larger
+/// nodes first) below their node, else above it; then edge labels
+/// (larger values first) at the edge's middle, else a line above or
+/// below it. A label with no free place is left out (the table and the
+/// tooltips have every figure): overlapping text is read by nobody.
+/// `r`: the nodes' radii on screen.
+fn declutter(scene: &mut Scene, f: &Frame<'_>, r: &[f64]) {
+    let g = f.graph;
+    let mut placed = LabelBoxes::default();
+    let by_weight = |labels: &mut Vec<Label>, weight: &dyn Fn(usize) -> f64| {
+        labels.sort_by(|a, b| {
+            weight(b.index)
+                .total_cmp(&weight(a.index))
+                .then(a.index.cmp(&b.index))
+        });
+    };
+    let mut nodes = std::mem::take(&mut scene.node_labels);
+    by_weight(&mut nodes, &|i| r.get(i).copied().unwrap_or(0.0));
+    nodes.retain_mut(|l| {
+        let Some(n) = g.nodes.get(l.index) else {
+            return false;
+        };
+        let half = n.label.chars().count() as f64 * NODE_LABEL_CHAR_PX / 2.0;
+        let rad = r.get(l.index).copied().unwrap_or(0.0);
+        // Below the node (the anchor), or above it.
+        let above = l.at.y - 2.0 * (rad + 4.0) - NODE_LABEL_HEIGHT_PX;
+        for y in [l.at.y, above] {
+            if placed.place([l.at.x - half, y, l.at.x + half, y + NODE_LABEL_HEIGHT_PX]) {
+                l.at.y = y;
+                return true;
+            }
+        }
+        false
+    });
+    nodes.sort_by_key(|l| l.index);
+    scene.node_labels = nodes;
+    let mut edges = std::mem::take(&mut scene.edge_labels);
+    by_weight(&mut edges, &|i| g.edges.get(i).map_or(0.0, |e| e.value));
+    let step = EDGE_LABEL_HEIGHT_PX + 2.0;
+    edges.retain_mut(|l| {
+        let Some(e) = g.edges.get(l.index) else {
+            return false;
+        };
+        let text = f.view.settings.format_value(e.value);
+        let half = text.chars().count() as f64 * EDGE_LABEL_CHAR_PX / 2.0;
+        let h = EDGE_LABEL_HEIGHT_PX / 2.0;
+        for dy in [0.0, -step, step] {
+            let y = l.at.y + dy;
+            if placed.place([l.at.x - half, y - h, l.at.x + half, y + h]) {
+                l.at.y = y;
+                return true;
+            }
+        }
+        false
+    });
+    edges.sort_by_key(|l| l.index);
+    scene.edge_labels = edges;
+}
+
 /// Keeps the `cap` labels of largest `weight` (ties: lower index first),
 /// in their original order.
 pub fn keep_largest(labels: &mut Vec<Label>, cap: usize, weight: impl Fn(usize) -> f64) {
@@ -536,6 +640,7 @@ impl SceneBuilder {
         keep_largest(&mut scene.edge_labels, EDGE_LABEL_MAX_VISIBLE, |i| {
             g.edges.get(i).map_or(0.0, |e| e.value)
         });
+        declutter(&mut scene, f, r);
         scene
     }
 }
@@ -913,18 +1018,108 @@ mod tests {
         for (i, node) in g.nodes.iter_mut().enumerate() {
             node.in_bytes = i as u64;
         }
+        // A grid roomy enough for every label ("node 123": 56 px wide).
         let pos: Vec<Point> = (0..n)
             .map(|i| Point {
-                x: (i % 20) as f64 * 10.0 - 100.0,
-                y: (i / 20) as f64 * 10.0 - 100.0,
+                x: (i % 20) as f64 * 70.0 - 700.0,
+                y: (i / 20) as f64 * 40.0 - 360.0,
             })
             .collect();
         let cam = Camera::default();
         let v = ViewState::default();
-        let s = Scene::build(&frame(&g, &pos, &cam, &v));
+        let f = Frame {
+            width: 1600.0,
+            height: 900.0,
+            ..frame(&g, &pos, &cam, &v)
+        };
+        let s = Scene::build(&f);
         assert_eq!(s.node_labels.len(), NODE_LABEL_MAX_VISIBLE);
         // The 50 quietest lose their labels.
         assert_eq!(s.node_labels.first().map(|l| l.index), Some(50));
+    }
+
+    /// The boxes of a scene's labels (as [`declutter`] estimates them).
+    fn label_boxes(s: &Scene, g: &MapGraph, v: &ViewState) -> Vec<[f64; 4]> {
+        let nodes = s.node_labels.iter().map(|l| {
+            let half = g.nodes[l.index].label.chars().count() as f64 * NODE_LABEL_CHAR_PX / 2.0;
+            [
+                l.at.x - half,
+                l.at.y,
+                l.at.x + half,
+                l.at.y + NODE_LABEL_HEIGHT_PX,
+            ]
+        });
+        let edges = s.edge_labels.iter().map(|l| {
+            let text = v.settings.format_value(g.edges[l.index].value);
+            let half = text.chars().count() as f64 * EDGE_LABEL_CHAR_PX / 2.0;
+            let h = EDGE_LABEL_HEIGHT_PX / 2.0;
+            [l.at.x - half, l.at.y - h, l.at.x + half, l.at.y + h]
+        });
+        nodes.chain(edges).collect()
+    }
+
+    fn overlapping(boxes: &[[f64; 4]]) -> usize {
+        let mut n = 0;
+        for (i, a) in boxes.iter().enumerate() {
+            for b in &boxes[i + 1..] {
+                if a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3] {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    #[wasm_bindgen_test]
+    fn labels_move_aside_or_go_rather_than_overlap() {
+        // Far apart: every label at its anchor.
+        let mut g = graph(&[(0, 1), (1, 0)], 2);
+        let cam = Camera::default();
+        let v = ViewState::default();
+        let pos = [Point { x: -150.0, y: 0.0 }, Point { x: 150.0, y: 0.0 }];
+        let apart = Scene::build(&frame(&g, &pos, &cam, &v));
+        assert_eq!(apart.node_labels.len(), 2);
+        assert_eq!(apart.edge_labels.len(), 2);
+        for (l, e) in apart.edge_labels.iter().zip(&apart.edges) {
+            assert_eq!(l.at, e.mid, "an edge label at its edge's middle");
+        }
+        for l in &apart.node_labels {
+            let n = apart.nodes.iter().find(|n| n.node == l.index).unwrap();
+            assert_eq!(l.at.y, n.centre.y + n.radius + 4.0, "below its node");
+        }
+        // Three nodes on one spot: the largest's label below, the next
+        // above, the third left out; parallel edges' labels a line apart.
+        g = graph(&[(0, 1), (0, 1), (0, 1)], 3);
+        for (i, n) in g.nodes.iter_mut().enumerate() {
+            n.in_bytes = 100 * (3 - i as u64);
+        }
+        let pos = [
+            Point { x: 0.0, y: 0.0 },
+            Point { x: 2.0, y: 0.0 },
+            Point { x: 0.0, y: 2.0 },
+        ];
+        let s = Scene::build(&frame(&g, &pos, &cam, &v));
+        let kept: Vec<usize> = s.node_labels.iter().map(|l| l.index).collect();
+        assert_eq!(kept, vec![0, 1], "the smallest node's label goes");
+        let below = s.node_labels[0].at.y;
+        let above = s.node_labels[1].at.y;
+        assert!(
+            above + NODE_LABEL_HEIGHT_PX <= below,
+            "{above} above {below}"
+        );
+        assert_eq!(overlapping(&label_boxes(&s, &g, &v)), 0);
+        // Without the pass, the same labels would overlap.
+        let mut all = s.clone();
+        all.node_labels = (0..3)
+            .map(|i| Label {
+                at: Point {
+                    x: pos[i].x + 200.0,
+                    y: pos[i].y + 150.0 + 12.0,
+                },
+                index: i,
+            })
+            .collect();
+        assert!(overlapping(&label_boxes(&all, &g, &v)) > 0);
     }
 
     #[wasm_bindgen_test]
