@@ -97,25 +97,35 @@ fn compare_with_2d(theme: Theme, dpr: f64) {
         raster_in_2d > 0.98 && twod_in_raster > 0.98,
         "masks agree: raster in 2D {raster_in_2d:.4}, 2D in raster {twod_in_raster:.4}"
     );
-    // Where both are fully inside a shape, the colours agree.
+    // Inside the nodes' discs (opaque, over the edges) the colours agree.
+    // (Where translucent edges of several protocols cross, the colour
+    // depends on the painting order — by style group in 2D, in scene order
+    // in the raster — so edge colours are compared on a lone edge,
+    // `raster_paints_the_probes_in_their_colours`. Edge labels, drawn over
+    // all by the same Canvas 2D text code in both, once hid those
+    // crossings; now they move aside or go.)
     let mut compared = 0;
     let mut off = 0;
-    for (i, (x, y)) in pa.chunks(4).zip(pb.chunks(4)).enumerate() {
-        if !(ma[i] && mb[i]) {
-            continue;
-        }
-        compared += 1;
-        if x.iter()
-            .zip(y.iter())
-            .take(3)
-            .any(|(p, q)| p.abs_diff(*q) > 40)
-        {
-            off += 1;
+    for n in &scene.nodes {
+        let (cx, cy, r) = (n.centre.x * dpr, n.centre.y * dpr, (n.radius - 1.5) * dpr);
+        for y in (cy - r).ceil() as usize..=(cy + r).floor() as usize {
+            for x in (cx - r).ceil() as usize..=(cx + r).floor() as usize {
+                let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - cy);
+                if dx * dx + dy * dy > r * r || x >= wu || y >= hu {
+                    continue;
+                }
+                let i = (y * wu + x) * 4;
+                compared += 1;
+                if (0..3).any(|k| pa[i + k].abs_diff(pb[i + k]) > 40) {
+                    off += 1;
+                }
+            }
         }
     }
+    assert!(compared > 1_000, "node pixels compared: {compared}");
     assert!(
-        (off as f64) < compared as f64 * 0.1,
-        "{off} of {compared} shape pixels differ in colour"
+        (off as f64) < compared as f64 * 0.05,
+        "{off} of {compared} node pixels differ in colour"
     );
 }
 
