@@ -14,7 +14,7 @@ use wiremap_model::{
 
 use crate::camera::Camera;
 use crate::feed::Feed;
-use crate::geometry::{bounds, Point};
+use crate::geometry::{bounds, radii, Point};
 use crate::view_state::{MapType, ViewState};
 use wiremap_wire::{Frame, FrameDecoder};
 
@@ -557,6 +557,7 @@ impl Session {
     /// map it replaces is dropped now, or a piece per time slice.
     fn install(&mut self, graph: MapGraph, links: LinkBuild, key: ((u64, u64), ViewState)) {
         self.layout.sync_with(&graph, links);
+        self.layout.set_radii(&radii(&graph));
         let old = std::mem::replace(&mut self.graph, graph);
         if self.sliced {
             self.retired.push(old);

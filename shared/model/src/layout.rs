@@ -422,6 +422,22 @@ impl Layout {
         }
     }
 
+    /// The nodes' radii as they are drawn (in the order of the graph last
+    /// synced; a missing, non-finite or non-positive one stays
+    /// [`LayoutConfig::node_radius`]): collisions keep the drawn circles
+    /// apart, not circles of one size. Nothing moves until the next tick
+    /// of moving nodes.
+    pub fn set_radii(&mut self, radii: &[f64]) {
+        let default = self.config.node_radius;
+        for (i, r) in self.rs.iter_mut().enumerate() {
+            *r = radii
+                .get(i)
+                .copied()
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .unwrap_or(default);
+        }
+    }
+
     /// The current spread: links are `link_distance` times this long.
     pub fn spread(&self) -> f64 {
         self.spread

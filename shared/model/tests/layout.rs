@@ -426,3 +426,35 @@ fn small_graphs_are_spread_out_and_big_ones_are_not() {
     assert_eq!(big.spread(), 1.0);
     assert_eq!(positions(&big), positions(&plain));
 }
+
+/// Collisions keep the drawn circles apart: two linked nodes drawn with
+/// radius 30 end at least 60 apart, where nodes of the default radius
+/// settle closer (a short link pulls them together).
+#[test]
+fn drawn_radii_keep_big_nodes_apart() {
+    let config = LayoutConfig {
+        link_distance: 20.0,
+        max_spread: 1.0,
+        ..LayoutConfig::default()
+    };
+    let g = graph(2, 1, &[(0, 1)]);
+    let distance = |radii: Option<&[f64]>| {
+        let mut l = Layout::with_config(5, config.clone());
+        l.sync(&g);
+        if let Some(r) = radii {
+            l.set_radii(r);
+        }
+        run(&mut l);
+        let (a, b) = (
+            l.position("ns0/n0000").unwrap(),
+            l.position("ns0/n0001").unwrap(),
+        );
+        ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
+    };
+    let plain = distance(None);
+    assert!(plain < 60.0, "default radii: {plain} apart");
+    let big = distance(Some(&[30.0, 30.0]));
+    assert!(big >= 60.0, "radius 30: {big} apart");
+    // Bad radii fall back to the default.
+    assert_eq!(distance(Some(&[f64::NAN, -1.0])), plain);
+}
