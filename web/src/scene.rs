@@ -119,6 +119,24 @@ pub const EDGE_LABEL_HEIGHT_PX: f64 = 14.0;
 /// Cell size of the grid that finds a box's neighbours (CSS px).
 const LABEL_CELL_PX: f64 = 64.0;
 
+/// The estimated box (x0, y0, x1, y1) of a node label top-centred at `at`.
+pub fn node_label_box(at: Point, text: &str) -> [f64; 4] {
+    let half = text.chars().count() as f64 * NODE_LABEL_CHAR_PX / 2.0;
+    [at.x - half, at.y, at.x + half, at.y + NODE_LABEL_HEIGHT_PX]
+}
+
+/// The estimated box of an edge label centred at `at`.
+pub fn edge_label_box(at: Point, text: &str) -> [f64; 4] {
+    let half = text.chars().count() as f64 * EDGE_LABEL_CHAR_PX / 2.0;
+    let h = EDGE_LABEL_HEIGHT_PX / 2.0;
+    [at.x - half, at.y - h, at.x + half, at.y + h]
+}
+
+/// Two boxes share more than an edge.
+pub fn boxes_overlap(a: &[f64; 4], b: &[f64; 4]) -> bool {
+    a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
+}
+
 /// Label boxes placed so far, in a grid of [`LABEL_CELL_PX`] cells.
 #[derive(Default)]
 struct LabelBoxes {
@@ -135,7 +153,7 @@ impl LabelBoxes {
 
     /// Places `b` (x0, y0, x1, y1) if it overlaps no placed box.
     fn place(&mut self, b: [f64; 4]) -> bool {
-        let overlaps = |o: &[f64; 4]| b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3];
+        let overlaps = |o: &[f64; 4]| boxes_overlap(&b, o);
         let taken = Self::cells_of(&b).any(|c| {
             self.cells.get(&c).is_some_and(|ids| {
                 ids.iter()
@@ -163,25 +181,17 @@ impl LabelBoxes {
 fn declutter(scene: &mut Scene, f: &Frame<'_>, r: &[f64]) {
     let g = f.graph;
     let mut placed = LabelBoxes::default();
-    let by_weight = |labels: &mut Vec<Label>, weight: &dyn Fn(usize) -> f64| {
-        labels.sort_by(|a, b| {
-            weight(b.index)
-                .total_cmp(&weight(a.index))
-                .then(a.index.cmp(&b.index))
-        });
-    };
     let mut nodes = std::mem::take(&mut scene.node_labels);
-    by_weight(&mut nodes, &|i| r.get(i).copied().unwrap_or(0.0));
+    sort_by_weight(&mut nodes, |i| r.get(i).copied().unwrap_or(0.0));
     nodes.retain_mut(|l| {
         let Some(n) = g.nodes.get(l.index) else {
             return false;
         };
-        let half = n.label.chars().count() as f64 * NODE_LABEL_CHAR_PX / 2.0;
         let rad = r.get(l.index).copied().unwrap_or(0.0);
         // Below the node (the anchor), or above it.
         let above = l.at.y - 2.0 * (rad + 4.0) - NODE_LABEL_HEIGHT_PX;
         for y in [l.at.y, above] {
-            if placed.place([l.at.x - half, y, l.at.x + half, y + NODE_LABEL_HEIGHT_PX]) {
+            if placed.place(node_label_box(Point { x: l.at.x, y }, &n.label)) {
                 l.at.y = y;
                 return true;
             }
@@ -191,18 +201,16 @@ fn declutter(scene: &mut Scene, f: &Frame<'_>, r: &[f64]) {
     nodes.sort_by_key(|l| l.index);
     scene.node_labels = nodes;
     let mut edges = std::mem::take(&mut scene.edge_labels);
-    by_weight(&mut edges, &|i| g.edges.get(i).map_or(0.0, |e| e.value));
+    sort_by_weight(&mut edges, |i| g.edges.get(i).map_or(0.0, |e| e.value));
     let step = EDGE_LABEL_HEIGHT_PX + 2.0;
     edges.retain_mut(|l| {
         let Some(e) = g.edges.get(l.index) else {
             return false;
         };
         let text = f.view.settings.format_value(e.value);
-        let half = text.chars().count() as f64 * EDGE_LABEL_CHAR_PX / 2.0;
-        let h = EDGE_LABEL_HEIGHT_PX / 2.0;
         for dy in [0.0, -step, step] {
             let y = l.at.y + dy;
-            if placed.place([l.at.x - half, y - h, l.at.x + half, y + h]) {
+            if placed.place(edge_label_box(Point { x: l.at.x, y }, &text)) {
                 l.at.y = y;
                 return true;
             }
@@ -213,17 +221,23 @@ fn declutter(scene: &mut Scene, f: &Frame<'_>, r: &[f64]) {
     scene.edge_labels = edges;
 }
 
+/// Sorts labels by descending `weight` of their index (ties: lower index
+/// first).
+fn sort_by_weight(labels: &mut [Label], weight: impl Fn(usize) -> f64) {
+    labels.sort_by(|a, b| {
+        weight(b.index)
+            .total_cmp(&weight(a.index))
+            .then(a.index.cmp(&b.index))
+    });
+}
+
 /// Keeps the `cap` labels of largest `weight` (ties: lower index first),
 /// in their original order.
 pub fn keep_largest(labels: &mut Vec<Label>, cap: usize, weight: impl Fn(usize) -> f64) {
     if labels.len() <= cap {
         return;
     }
-    labels.sort_by(|a, b| {
-        weight(b.index)
-            .total_cmp(&weight(a.index))
-            .then(a.index.cmp(&b.index))
-    });
+    sort_by_weight(labels, weight);
     labels.truncate(cap);
     labels.sort_by_key(|l| l.index);
 }
@@ -1040,34 +1054,28 @@ mod tests {
 
     /// The boxes of a scene's labels (as [`declutter`] estimates them).
     fn label_boxes(s: &Scene, g: &MapGraph, v: &ViewState) -> Vec<[f64; 4]> {
-        let nodes = s.node_labels.iter().map(|l| {
-            let half = g.nodes[l.index].label.chars().count() as f64 * NODE_LABEL_CHAR_PX / 2.0;
-            [
-                l.at.x - half,
-                l.at.y,
-                l.at.x + half,
-                l.at.y + NODE_LABEL_HEIGHT_PX,
-            ]
-        });
-        let edges = s.edge_labels.iter().map(|l| {
-            let text = v.settings.format_value(g.edges[l.index].value);
-            let half = text.chars().count() as f64 * EDGE_LABEL_CHAR_PX / 2.0;
-            let h = EDGE_LABEL_HEIGHT_PX / 2.0;
-            [l.at.x - half, l.at.y - h, l.at.x + half, l.at.y + h]
-        });
+        let nodes = s
+            .node_labels
+            .iter()
+            .map(|l| node_label_box(l.at, &g.nodes[l.index].label));
+        let edges = s
+            .edge_labels
+            .iter()
+            .map(|l| edge_label_box(l.at, &v.settings.format_value(g.edges[l.index].value)));
         nodes.chain(edges).collect()
     }
 
     fn overlapping(boxes: &[[f64; 4]]) -> usize {
-        let mut n = 0;
-        for (i, a) in boxes.iter().enumerate() {
-            for b in &boxes[i + 1..] {
-                if a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3] {
-                    n += 1;
-                }
-            }
-        }
-        n
+        boxes
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                boxes[i + 1..]
+                    .iter()
+                    .filter(|b| boxes_overlap(a, b))
+                    .count()
+            })
+            .sum()
     }
 
     #[wasm_bindgen_test]

@@ -795,6 +795,19 @@ impl Job {
     }
 }
 
+/// Where the raster worker is ([`SceneCache::worker_use`] names it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WorkerUse {
+    /// None asked for (or not the raster renderer).
+    Off,
+    /// Its script is loading; the page paints meanwhile.
+    Starting,
+    /// It runs, started from this source.
+    Running(&'static str),
+    /// It could not start or failed: the page paints alone, for good.
+    Failed,
+}
+
 /// The Canvas 2D (or raster) renderer with its scene cache (see the
 /// module comment).
 #[derive(Debug)]
@@ -812,7 +825,7 @@ pub struct SceneCache {
     worker: Option<RasterWorker>,
     /// How pictures are painted, as the map canvas's `data-raster-worker`
     /// says ([`SceneCache::worker_use`]).
-    worker_use: &'static str,
+    worker_use: WorkerUse,
     /// Pictures with fewer steps than this are painted by the page alone
     /// ([`WORKER_MIN_STEPS`]).
     pub worker_min_steps: usize,
@@ -845,7 +858,7 @@ impl SceneCache {
             spare_raster: None,
             use_worker: false,
             worker: None,
-            worker_use: "off",
+            worker_use: WorkerUse::Off,
             worker_min_steps: WORKER_MIN_STEPS,
             worker_timeout_ms: WORKER_TIMEOUT_MS,
             share_rates: ShareRates::default(),
@@ -882,11 +895,12 @@ impl SceneCache {
     /// fails, the page paints everything, as without it, and it is not
     /// tried again.
     pub fn use_worker(&mut self, on: bool) {
-        self.use_worker = on && self.worker_use != "page";
+        let failed = self.worker_use == WorkerUse::Failed;
+        self.use_worker = on && !failed;
         if !self.use_worker {
             self.worker = None;
-            if self.worker_use != "page" {
-                self.worker_use = "off";
+            if !failed {
+                self.worker_use = WorkerUse::Off;
             }
         }
         self.start_worker();
@@ -896,7 +910,7 @@ impl SceneCache {
     pub fn set_worker(&mut self, worker: RasterWorker) {
         self.use_worker = true;
         self.worker = Some(worker);
-        self.worker_use = "starting";
+        self.worker_use = WorkerUse::Starting;
     }
 
     /// Starts the raster worker if the raster renderer may use one and
@@ -904,7 +918,7 @@ impl SceneCache {
     fn start_worker(&mut self) {
         if self.raster && self.use_worker && self.worker.is_none() {
             self.worker = Some(RasterWorker::start());
-            self.worker_use = "starting";
+            self.worker_use = WorkerUse::Starting;
         }
     }
 
@@ -917,15 +931,15 @@ impl SceneCache {
             return;
         };
         self.worker_use = match w.poll(now_ms(), self.worker_timeout_ms) {
-            WorkerState::Starting => "starting",
-            WorkerState::Ready(source) => source,
+            WorkerState::Starting => WorkerUse::Starting,
+            WorkerState::Ready(source) => WorkerUse::Running(source),
             WorkerState::Failed(why) => {
                 web_sys::console::warn_1(
                     &format!("wiremap: no raster worker ({why}); painting on the page").into(),
                 );
                 self.worker = None;
                 self.use_worker = false;
-                "page"
+                WorkerUse::Failed
             }
         };
     }
@@ -936,7 +950,12 @@ impl SceneCache {
     /// app's script file or from a `blob:` URL paints a share), `"page"`
     /// (no worker could start, or it failed: the page paints alone).
     pub fn worker_use(&self) -> &'static str {
-        self.worker_use
+        match self.worker_use {
+            WorkerUse::Off => "off",
+            WorkerUse::Starting => "starting",
+            WorkerUse::Running(source) => source,
+            WorkerUse::Failed => "page",
+        }
     }
 
     /// A raster worker is in use (none before the first raster picture, or
@@ -1112,7 +1131,7 @@ impl SceneCache {
         if had_worker && self.worker.is_none() {
             // Given up on (it failed or did not answer): not tried again.
             self.use_worker = false;
-            self.worker_use = "page";
+            self.worker_use = WorkerUse::Failed;
         }
         if !job.is_done() {
             return;
